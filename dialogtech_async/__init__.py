@@ -1,0 +1,64 @@
+"""dialogtech-async: an asyncio client for the DialogTech and Infinity APIs.
+
+Reports stream through sans-I/O parsers into typed records, in constant memory.
+"""
+
+from ._exceptions import (
+    APIStatusError,
+    AuthenticationError,
+    BadRequestError,
+    DialogTechError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ResponseFormatError,
+    ServerError,
+    SessionClosedError,
+    StreamInterruptedError,
+    TransportError,
+    UnsafeXMLError,
+    ValidationError,
+)
+from ._records import (
+    ActiveCall,
+    CallResult,
+    ClickToRecord,
+    LeadFlowCall,
+    LeadStatus,
+    PbxActiveCall,
+    PbxUserStatus,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "APIStatusError",
+    "ActiveCall",
+    "AuthenticationError",
+    "BadRequestError",
+    "CallResult",
+    "ClickToRecord",
+    "DialogTechError",
+    "LeadFlowCall",
+    "LeadStatus",
+    "NotFoundError",
+    "PbxActiveCall",
+    "PbxUserStatus",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ResponseFormatError",
+    "ServerError",
+    "SessionClosedError",
+    "StreamInterruptedError",
+    "TransportError",
+    "UnsafeXMLError",
+    "ValidationError",
+    "__version__",
+]
+
+# Show `dialogtech_async.Session`, not `dialogtech_async._session.Session`, in reprs and docs.
+for _name in __all__:
+    _obj = globals()[_name]
+    if isinstance(_obj, type):
+        _obj.__module__ = __name__
+del _name, _obj

@@ -1,0 +1,195 @@
+"""An incremental RFC 4180 CSV parser whose header row gives the keys."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from collections.abc import Iterator
+from itertools import repeat
+
+from .._exceptions import ResponseFormatError
+from ._base import Row
+
+_BOM = codecs.BOM_UTF8
+_QUOTE = b'"'
+_NEWLINE = b"\n"
+
+
+class CSVParser:
+    """Push parser for CSV with a header row (RFC 4180).
+
+    Quoted fields may hold commas, doubled quotes and line breaks; lines end in CRLF or
+    LF; a UTF-8 byte order mark is skipped; the last row needs no line break. Only
+    whole records are decoded and parsed, so a chunk may end anywhere, even inside a
+    multi-byte character: a record ends at a line break preceded by an even number of
+    quotes. The parser keeps only the incomplete last record.
+
+    Args:
+        encoding: the body's character set (an ASCII-compatible one, as HTTP charsets are).
+
+    Raises:
+        ResponseFormatError: a row whose field count differs from the header's, bad
+            quoting, undecodable bytes, or an unterminated quote at ``close()``.
+    """
+
+    def __init__(self, *, encoding: str = "utf-8") -> None:
+        codec = codecs.lookup(encoding)
+        # Splitting on the bytes of '\n' and '"' is only sound when they mean the same
+        # characters in the encoding, which is true of every ASCII-compatible one.
+        if '\n",'.encode(codec.name) != b'\n",':
+            raise ValueError(f"CSVParser needs an ASCII-compatible encoding, not {encoding!r}")
+        self._encoding = codec.name
+        self._strip_bom = codec.name in ("utf-8", "utf-8-sig")
+        self._tail = b""
+        self._tail_offset = 0  # byte offset in the body where ``_tail`` starts
+        self._fieldnames: list[str] | None = None
+        self._records = 0
+        self._closed = False
+        self._error: ResponseFormatError | None = None
+
+    @property
+    def fieldnames(self) -> list[str] | None:
+        """The header row's names, once it has been read."""
+        return self._fieldnames
+
+    def feed(self, data: bytes) -> list[Row]:
+        """Consume a chunk of the body; return the records it completed."""
+        if self._error is not None:
+            raise self._error
+        if self._closed:
+            raise RuntimeError("feed() after close()")
+        buf = self._tail + data if self._tail else data
+        if self._strip_bom and self._tail_offset == 0:
+            if len(buf) < len(_BOM) and _BOM.startswith(buf):
+                self._tail = buf  # not yet known whether this is a BOM
+                return []
+            if buf.startswith(_BOM):
+                buf = buf[len(_BOM) :]
+                self._tail_offset = len(_BOM)
+        end = _last_record_end(buf)
+        if end == 0:
+            self._tail = buf
+            return []
+        self._tail = buf[end:]
+        offset = self._tail_offset
+        self._tail_offset += end
+        return self._parse(buf[:end], offset)
+
+    def close(self) -> list[Row]:
+        """Mark the end of the body; return the last record (it needs no line break)."""
+        if self._error is not None:
+            raise self._error
+        if self._closed:
+            return []
+        self._closed = True
+        buf, self._tail = self._tail, b""
+        if self._strip_bom and self._tail_offset == 0 and buf.startswith(_BOM):
+            buf = buf[len(_BOM) :]
+            self._tail_offset = len(_BOM)
+        if buf.count(_QUOTE) % 2:
+            raise ResponseFormatError(
+                "CSV body ends inside a quoted field",
+                record_index=self._records,
+                byte_offset=self._tail_offset,
+            )
+        return self._parse(buf, self._tail_offset) if buf else []
+
+    def _parse(self, chunk: bytes, offset: int) -> list[Row]:
+        """Parse whole records ``chunk`` found at ``offset`` in the body."""
+        try:
+            text = chunk.decode(self._encoding)
+        except UnicodeDecodeError as exc:
+            raise ResponseFormatError(
+                f"CSV body is not valid {self._encoding}: {exc.reason}",
+                record_index=self._records,
+                byte_offset=offset + exc.start,
+            ) from None
+        header_in_text = self._fieldnames is None
+        try:
+            rows = list(csv.reader(io.StringIO(text, newline=""), strict=True))
+        except csv.Error:
+            return self._rows_before_fault(text, offset)
+        if header_in_text:
+            rows = [row for row in rows if row]
+            if not rows:
+                return []
+            self._fieldnames = rows.pop(0)
+        width = len(self._fieldnames or ())
+        widths = set(map(len, rows))
+        if widths != {width}:
+            if not rows:
+                return []
+            if widths - {width, 0}:
+                if header_in_text:
+                    self._fieldnames = None  # it is read again with the rows
+                return self._rows_before_fault(text, offset)
+            rows = [row for row in rows if row]  # blank lines carry no record
+        return self._records_of(rows)
+
+    def _records_of(self, rows: list[list[str]]) -> list[Row]:
+        self._records += len(rows)
+        return list(map(dict, map(zip, repeat(self._fieldnames or ()), rows)))
+
+    def _rows_before_fault(self, text: str, offset: int) -> list[Row]:
+        """Parse ``text`` again up to its first bad row (the error path only).
+
+        Returns the records before the bad row, keeping the error for the next call;
+        raises it at once when there are none.
+        """
+        starts: list[int] = []
+        reader = csv.reader(_lines_noting_starts(text, starts), strict=True)
+        good: list[list[str]] = []
+        while True:
+            first_line = len(starts)
+            try:
+                row = next(reader)
+            except csv.Error as exc:
+                message = f"bad CSV quoting: {exc}"
+                break
+            if not row:
+                continue
+            if self._fieldnames is None:
+                self._fieldnames = row
+            elif len(row) != len(self._fieldnames):
+                message = f"CSV row has {len(row)} fields, the header has {len(self._fieldnames)}"
+                break
+            else:
+                good.append(row)
+        char_offset = starts[first_line] if first_line < len(starts) else len(text)
+        error = ResponseFormatError(
+            message,
+            record_index=self._records + len(good),
+            byte_offset=offset + len(text[:char_offset].encode(self._encoding)),
+        )
+        if not good:
+            raise error
+        self._error = error
+        return self._records_of(good)
+
+
+def _lines_noting_starts(text: str, starts: list[int]) -> Iterator[str]:
+    """Yield the lines of ``text`` as csv.reader reads them, noting where each starts."""
+    position = 0
+    for line in io.StringIO(text, newline=""):
+        starts.append(position)
+        position += len(line)
+        yield line
+
+
+def _last_record_end(buf: bytes) -> int:
+    """Return the length of the longest prefix of ``buf`` made of whole records.
+
+    A line break ends a record when the quotes before it are balanced (RFC 4180 section 2:
+    quotes inside a field are doubled, so they never unbalance the count).
+    """
+    quotes = buf.count(_QUOTE)  # quotes in buf[:end]
+    end = len(buf)
+    newline = buf.rfind(_NEWLINE)
+    while newline >= 0:
+        quotes -= buf.count(_QUOTE, newline, end)
+        if quotes % 2 == 0:
+            return newline + 1
+        end = newline
+        newline = buf.rfind(_NEWLINE, 0, newline)
+    return 0

@@ -1,0 +1,182 @@
+"""An incremental JSON parser for record lists, on ijson (its C yajl2 backend when present)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+import ijson
+
+from .._exceptions import APIStatusError, ResponseFormatError, in_band_error
+from ._base import Row
+
+# How much of a body's start may be held while deciding its shape: enough for any
+# wrapper key or error message the APIs send, small enough to bound memory.
+_MAX_SNIFF = 64 * 1024
+_WHITESPACE = b" \t\r\n"
+# `{ "key" :` followed by the first byte of the key's value.
+_FIRST_MEMBER = re.compile(rb'\{\s*"((?:[^"\\]|\\.)*)"\s*:\s*(\S)', re.DOTALL)
+_EMPTY_OBJECT = re.compile(rb"\{\s*\}", re.DOTALL)
+
+
+class JSONParser:
+    """Push parser yielding the records of a JSON body, whatever shape the API chose.
+
+    - a top-level array: its elements;
+    - a top-level object whose first member is an array (``{"response": [...]}``): that
+      array's elements;
+    - any other top-level object: the object itself, as one record;
+    - a lone ``]`` (Infinity's empty result, sent as ``\\n]\\n``): no records;
+    - a top-level string: an error message from the API, raised as the matching
+      ``APIStatusError``.
+
+    Numbers with a fraction come out as ``Decimal``, never float. Only the record
+    being read is held in memory.
+
+    Args:
+        prefix: an ijson prefix (``"item"``, ``"data.item"``) to use instead of guessing.
+
+    Raises:
+        ResponseFormatError: truncated or malformed JSON, or an unexpected top-level value.
+        APIStatusError: the body is a JSON string (an in-band error message).
+    """
+
+    def __init__(self, *, prefix: str | None = None) -> None:
+        self._prefix = prefix
+        self._head = b""  # the body's start, held until its shape is known
+        self._offset = 0  # bytes handed to ijson so far
+        self._records = 0
+        self._items: list[Any] = ijson.sendable_list()
+        self._coro: Any = None
+        self._finish: Callable[[], list[Row]] | None = None
+        self._error: Exception | None = None
+        self._closed = False
+
+    def feed(self, data: bytes) -> list[Row]:
+        """Consume a chunk of the body; return the records it completed."""
+        if self._error is not None:
+            raise self._error
+        if self._closed:
+            raise RuntimeError("feed() after close()")
+        if self._coro is not None:
+            return self._send(data)
+        self._hold(data)
+        return [] if self._finish is not None else self._start(final=False)
+
+    def close(self) -> list[Row]:
+        """Mark the end of the body; raise if it is incomplete."""
+        if self._error is not None:
+            raise self._error
+        if self._closed:
+            return []
+        self._closed = True
+        rows: list[Row] = []
+        if self._coro is None:
+            if self._finish is not None:
+                return self._finish()
+            rows = self._start(final=True)
+            if self._coro is None:
+                return rows
+        try:
+            self._coro.close()
+        except ijson.JSONError as exc:
+            raise self._malformed(exc) from None
+        return rows + self._take()
+
+    def _hold(self, data: bytes) -> None:
+        self._head += data
+        if len(self._head) > _MAX_SNIFF:
+            raise ResponseFormatError(
+                "JSON body does not start like a record list", byte_offset=_MAX_SNIFF
+            )
+
+    def _start(self, *, final: bool) -> list[Row]:
+        """Decide the body's shape from its start, once enough of it has arrived."""
+        head = self._head.lstrip(_WHITESPACE)
+        if head.startswith(b"\xef\xbb\xbf"):
+            head = head[3:].lstrip(_WHITESPACE)
+        if not head:
+            if final:
+                raise ResponseFormatError("JSON body is empty", byte_offset=len(self._head))
+            return []
+        prefix = self._prefix
+        first = head[:1]
+        if prefix is None:
+            if first == b"[":
+                prefix = "item"
+            elif first == b"]":
+                self._finish = self._finish_empty
+                return self._finish() if final else []
+            elif first == b'"':
+                self._finish = self._finish_message
+                return self._finish() if final else []
+            elif first == b"{":
+                match = _FIRST_MEMBER.match(head)
+                if match is None:
+                    if _EMPTY_OBJECT.match(head):
+                        prefix = "item"  # an empty object holds no records
+                    elif not final:
+                        return []  # the first key has not arrived yet
+                    else:
+                        prefix = ""
+                elif match.group(2) == b"[":
+                    key = json.loads(b'"' + match.group(1) + b'"')
+                    prefix = f"{key}.item"
+                else:
+                    prefix = ""
+            else:
+                raise ResponseFormatError(
+                    f"JSON body starts with {first!r}, not an array or object",
+                    byte_offset=len(self._head) - len(head),
+                )
+        self._coro = ijson.items_coro(self._items, prefix, use_float=False)
+        data, self._head = self._head, b""
+        return self._send(data)
+
+    def _send(self, data: bytes) -> list[Row]:
+        try:
+            self._coro.send(data)
+        except ijson.JSONError as exc:
+            error = self._malformed(exc)
+            if not self._items:
+                raise error from None
+            self._error = error  # hand over the records before the fault first
+        self._offset += len(data)
+        return self._take()
+
+    def _take(self) -> list[Row]:
+        rows = self._items[:]
+        del self._items[:]
+        for row in rows:
+            if not isinstance(row, dict):
+                raise ResponseFormatError(
+                    f"JSON record is a {type(row).__name__}, not an object",
+                    record_index=self._records,
+                )
+            self._records += 1
+        return rows
+
+    def _malformed(self, exc: Exception) -> ResponseFormatError:
+        reason = " ".join(str(exc).split()).split(" (right here)")[0]
+        return ResponseFormatError(
+            f"malformed JSON: {reason}",
+            record_index=self._records + len(self._items),
+            byte_offset=self._offset,
+        )
+
+    def _finish_empty(self) -> list[Row]:
+        if self._closed and self._head.strip(_WHITESPACE) != b"]":
+            raise ResponseFormatError("unexpected JSON after an empty result", byte_offset=0)
+        return []
+
+    def _finish_message(self) -> list[Row]:
+        if not self._closed:
+            return []
+        try:
+            message = json.loads(self._head)
+        except ValueError:
+            raise ResponseFormatError("malformed JSON string body", byte_offset=0) from None
+        error: APIStatusError = in_band_error(str(message))
+        raise error
