@@ -3,6 +3,7 @@
 Reports stream through sans-I/O parsers into typed records, in constant memory.
 """
 
+from ._dialogtech import Session
 from ._exceptions import (
     APIStatusError,
     AuthenticationError,
@@ -19,6 +20,7 @@ from ._exceptions import (
     UnsafeXMLError,
     ValidationError,
 )
+from ._infinity import InfinitySession
 from ._records import (
     ActiveCall,
     CallResult,
@@ -28,6 +30,8 @@ from ._records import (
     PbxActiveCall,
     PbxUserStatus,
 )
+from ._report import Report
+from ._retry import RetryPolicy
 
 __version__ = "0.1.0"
 
@@ -39,6 +43,7 @@ __all__ = [
     "CallResult",
     "ClickToRecord",
     "DialogTechError",
+    "InfinitySession",
     "LeadFlowCall",
     "LeadStatus",
     "NotFoundError",
@@ -46,8 +51,11 @@ __all__ = [
     "PbxUserStatus",
     "PermissionDeniedError",
     "RateLimitError",
+    "Report",
     "ResponseFormatError",
+    "RetryPolicy",
     "ServerError",
+    "Session",
     "SessionClosedError",
     "StreamInterruptedError",
     "TransportError",

@@ -71,7 +71,7 @@ def parse_click_to_time(text: str) -> dt.datetime:
         month, day, year, clock, half = text.split()
         hour, minute = clock.split(":")
         hour_24 = int(hour) % 12 + (12 if half.upper() == "PM" else 0)
-        if half.upper() not in ("AM", "PM"):
+        if half.upper() not in ("AM", "PM") or not 1 <= int(hour) <= 12:
             raise ValueError
         return dt.datetime(int(year), _MONTHS[month.title()], int(day), hour_24, int(minute))
     except (ValueError, KeyError):
@@ -118,8 +118,11 @@ def _read_int(value: Any) -> int:
         raise ValueError("expected an integer, got a boolean")
     if isinstance(value, int):
         return value
-    if isinstance(value, Decimal) and value == value.to_integral_value():
-        return int(value)
+    if isinstance(value, (Decimal, float)):
+        whole = int(value)  # ValueError or OverflowError for NaN and infinities
+        if whole != value:
+            raise ValueError(f"expected an integer, got {value}")  # int() would truncate it
+        return whole
     return int(value)  # text: raises ValueError on anything but an integer
 
 
@@ -228,6 +231,8 @@ class RecordConverter(Generic[T]):
             for row in rows:
                 keys = tuple(row)
                 layout = layouts.get(keys) or self._compile(keys)
+                if layout.extra_keys or layout.gathered:
+                    row = dict(row)  # gather into a copy: the caller's row stays as it was
                 if layout.extra_keys:
                     row[_GATHERED + _EXTRA] = {key: row[key] for key in layout.extra_keys}
                 if layout.gathered:
@@ -289,7 +294,7 @@ class RecordConverter(Generic[T]):
             elif _date_format(type_) is DateFormat.CLICK_TO:
                 fast = f"(click(v) if {read} else {slow})"
             else:
-                fast = slow
+                fast = f"h{number}(o[{key!r}], t{number})"  # no fast path: read the key here
             arguments.append(f"{field}={fast}")
         for field in (*self._gathers, _EXTRA):
             if field in self._types:

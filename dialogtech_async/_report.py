@@ -1,0 +1,198 @@
+"""``Report``: the one place where a response's bytes meet a parser."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from types import TracebackType
+from typing import Any, Generic, TypeVar
+
+import anyio
+import httpx
+
+from ._exceptions import StreamInterruptedError, TransportError
+from ._parsers import Parser, Row
+from ._redact import redact_url
+from ._retry import RetryPolicy
+
+T = TypeVar("T")
+
+#: Opens the response (retrying as the endpoint allows) and returns it unread.
+Opener = Callable[[], Awaitable[httpx.Response]]
+#: Builds a parser for a response (its charset, its format).
+ParserFactory = Callable[[httpx.Response], Parser]
+#: Converts a batch of raw rows, given the first row's index in the report.
+ConverterFn = Callable[[list[Row], int], list[T]]
+
+
+class Report(Generic[T]):
+    """A report streamed from the API: an async iterator of typed records.
+
+    Nothing is sent until the first record is asked for. The body is read in chunks
+    and parsed as it arrives, so memory stays bounded by one record and one chunk.
+    Use it as an async context manager to release the connection as soon as you are
+    done; breaking out of ``async for``, an exception, cancellation and ``aclose()``
+    all close the response.
+
+    A Report is iterated once. Progress is readable at any time: ``bytes_read``,
+    ``records_yielded``, ``content_length`` (None unless the server sent it).
+
+    Raises (while iterating):
+        APIStatusError: the API answered with an error status or an in-band error.
+        TransportError: the request could not be completed (after retries).
+        StreamInterruptedError: the connection broke after records were delivered; it is
+            never retried, since the records delivered would be repeated.
+        ResponseFormatError: the body is malformed (after the records before the fault).
+    """
+
+    def __init__(
+        self,
+        open_response: Opener,
+        make_parser: ParserFactory,
+        convert: ConverterFn[T],
+        *,
+        retry: RetryPolicy,
+        description: str,
+    ) -> None:
+        self._open_response = open_response
+        self._make_parser = make_parser
+        self._convert = convert
+        self._retry = retry
+        self._description = description
+        self._response: httpx.Response | None = None
+        self._chunks: AsyncIterator[bytes] | None = None
+        self._parser: Parser | None = None
+        self._iterator: AsyncIterator[T] | None = None
+        self._started = False
+        self._done = False
+        self._rows_read = 0
+        self._restarts = 0
+        #: Body bytes received so far.
+        self.bytes_read = 0
+        #: Records (or raw rows) handed to the caller so far.
+        self.records_yielded = 0
+        #: The body's length from Content-Length, when the server sent one.
+        self.content_length: int | None = None
+        #: The response's HTTP status, once it has arrived.
+        self.status_code: int | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"<Report {self._description}: {self.records_yielded} records,"
+            f" {self.bytes_read} bytes{' (done)' if self._done else ''}>"
+        )
+
+    async def __aenter__(self) -> Report[T]:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def __aiter__(self) -> AsyncIterator[T]:
+        # A fresh generator the Report does not keep: when a bare `async for` is left
+        # early, the generator is dropped at once and the event loop's finalizer closes
+        # it, and with it the response (a reference cycle would wait for the GC).
+        return self._iterate(typed=True)
+
+    async def __anext__(self) -> T:
+        if self._iterator is None:
+            self._iterator = self._iterate(typed=True)
+        return await self._iterator.__anext__()
+
+    def rows(self) -> AsyncIterator[Row]:
+        """Iterate the raw rows (the API's keys and text), skipping record conversion."""
+        return self._iterate(typed=False)
+
+    async def collect(self) -> list[T]:
+        """Read the whole report into a list (for small reports)."""
+        async with self:
+            return [record async for record in self]
+
+    async def aclose(self) -> None:
+        """Close the response and release its connection; safe to call more than once."""
+        self._done = True
+        if self._iterator is not None:
+            iterator, self._iterator = self._iterator, None
+            await iterator.aclose()  # type: ignore[attr-defined]
+        await self._release()
+
+    async def _iterate(self, *, typed: bool) -> AsyncIterator[Any]:
+        if self._started:
+            raise RuntimeError("a Report can be iterated only once")
+        self._started = True
+        try:
+            while (rows := await self._next_rows()) is not None:
+                batch = self._convert(rows, self._rows_read) if typed else rows
+                self._rows_read += len(rows)
+                for record in batch:
+                    self.records_yielded += 1
+                    yield record
+        finally:
+            await self._release()
+
+    async def _next_rows(self) -> list[Row] | None:
+        """The rows completed by the next chunk(s); None at the end of the body."""
+        while not self._done:
+            if self._chunks is None:
+                await self._start()
+            assert self._chunks is not None
+            assert self._parser is not None
+            try:
+                chunk = await self._chunks.__anext__()
+            except StopAsyncIteration:
+                self._done = True
+                rows = self._parser.close()
+                await self._release()
+                return rows
+            except httpx.TransportError as exc:
+                await self._release()
+                if self.records_yielded == 0 and self._restarts < self._retry.max_retries:
+                    # Nothing was delivered, so starting over repeats nothing.
+                    await anyio.sleep(self._retry.delay(self._restarts))
+                    self._restarts += 1
+                    continue
+                raise self._interrupted(exc) from exc
+            self.bytes_read += len(chunk)
+            rows = self._parser.feed(chunk)
+            if rows:
+                return rows
+        return None
+
+    async def _start(self) -> None:
+        response = await self._open_response()
+        self._response = response
+        self.status_code = response.status_code
+        length = response.headers.get("Content-Length")
+        self.content_length = int(length) if length and length.isdigit() else None
+        self._parser = self._make_parser(response)
+        self._chunks = response.aiter_bytes()
+        self.bytes_read = 0
+
+    def _interrupted(self, exc: httpx.TransportError) -> TransportError:
+        url = redact_url(exc.request.url) if _has_request(exc) else self._description
+        reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        if self.records_yielded:
+            return StreamInterruptedError(
+                f"connection broke after {self.records_yielded} records of {url} ({reason})",
+                records_delivered=self.records_yielded,
+            )
+        return TransportError(f"connection broke while reading {url} ({reason})")
+
+    async def _release(self) -> None:
+        response, self._response, self._chunks = self._response, None, None
+        if response is not None:
+            # Shielded: a cancelled task must still hand its connection back to the pool.
+            with anyio.CancelScope(shield=True):
+                await response.aclose()
+
+
+def _has_request(exc: httpx.TransportError) -> bool:
+    try:
+        exc.request  # noqa: B018 - raises RuntimeError when no request is attached
+    except RuntimeError:
+        return False
+    return True

@@ -1,0 +1,53 @@
+"""When and how long to wait before trying a request again."""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import time
+
+import attrs
+import httpx
+
+from ._config import BACKOFF_BASE, DEFAULT_MAX_RETRIES, MAX_BACKOFF, RETRY_STATUSES
+
+
+@attrs.define(frozen=True, slots=True)
+class RetryPolicy:
+    """Exponential backoff with full jitter, honouring ``Retry-After``.
+
+    Args:
+        max_retries: tries after the first one (0 turns retries off).
+        backoff_base: the n-th retry waits a random time up to ``backoff_base * 2**n`` s.
+        max_backoff: the longest single wait, Retry-After included.
+    """
+
+    max_retries: int = DEFAULT_MAX_RETRIES
+    backoff_base: float = BACKOFF_BASE
+    max_backoff: float = MAX_BACKOFF
+
+    def delay(self, retry: int, retry_after: float | None = None) -> float:
+        """Seconds to wait before retry number ``retry`` (0-based)."""
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self.max_backoff)
+        return random.uniform(0.0, min(self.max_backoff, self.backoff_base * 2**retry))
+
+
+def is_retryable_status(status_code: int) -> bool:
+    """Whether a response with this status is worth sending again (idempotent requests)."""
+    return status_code in RETRY_STATUSES
+
+
+def retry_after(response: httpx.Response) -> float | None:
+    """The ``Retry-After`` header in seconds (RFC 9110 10.2.3: seconds or an HTTP date)."""
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
