@@ -143,9 +143,8 @@ class InfinitySession(BaseSession):
         if call_ref is not None:
             params = params.add("callRef", check.text(call_ref, "call_ref") or "")
         else:
-            params.append(
-                ("srcPhoneNumber", check.e164(src_phone_number or "", "src_phone_number"))
-            )
+            number = check.e164(src_phone_number or "", "src_phone_number")
+            params = params.add("srcPhoneNumber", number)
         async with self._rows(igrp, "activeCall", params, _ACTIVE_CALL) as report:
             async for call in report:
                 return call
