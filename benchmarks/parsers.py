@@ -1,0 +1,131 @@
+"""Typed records per second vs the bare parser on the same bytes, in one run.
+
+    python benchmarks/parsers.py [--rows 200000] [--json results.json]
+
+References: csv.reader over the decoded body; a minimal pyexpat handler building one
+dict per record; ijson.items(..., "item") on the same JSON. Ours: the incremental parser
+fed 64 KiB chunks plus the record converter, as a Report runs them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import gc
+import io
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from xml.parsers import expat
+
+import ijson
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _bodies import chunked, click_csv, click_xml, leadflow_json  # noqa: E402
+
+from dialogtech_async import ClickToRecord, LeadFlowCall  # noqa: E402
+from dialogtech_async._convert import RecordConverter  # noqa: E402
+from dialogtech_async.parsers import CSVParser, JSONParser, XMLParser  # noqa: E402
+
+#: Targets from the foundation issue: ours / reference.
+TARGETS = {"csv": 0.55, "xml": 0.80, "json": 0.55}
+
+
+def bare_csv(body: bytes) -> int:
+    return sum(1 for _ in csv.reader(io.StringIO(body.decode("utf-8"), newline=""))) - 1
+
+
+def bare_xml(body: bytes) -> int:
+    records: list[dict[str, str]] = []
+    state: dict[str, Any] = {"record": None, "field": None, "text": ""}
+
+    def start(tag: str, _attrs: object) -> None:
+        if tag == "record":
+            state["record"] = {}
+        elif state["record"] is not None:
+            state["field"], state["text"] = tag, ""
+
+    def chars(data: str) -> None:
+        if state["field"] is not None:
+            state["text"] += data
+
+    def end(tag: str) -> None:
+        if tag == "record":
+            records.append(state["record"])
+            state["record"] = None
+        elif state["field"] is not None:
+            state["record"][state["field"]] = state["text"]
+            state["field"] = None
+
+    parser = expat.ParserCreate()
+    parser.buffer_text = True
+    parser.StartElementHandler, parser.CharacterDataHandler = start, chars
+    parser.EndElementHandler = end
+    parser.Parse(body, True)
+    return len(records)
+
+
+def bare_json(body: bytes) -> int:
+    return sum(1 for _ in ijson.items(body, "response.item", use_float=False))
+
+
+def ours(make_parser: Callable[[], Any], record: type) -> Callable[[bytes], int]:
+    converter = RecordConverter(record)
+
+    def run(body: bytes) -> int:
+        parser, count = make_parser(), 0
+        for chunk in chunked(body):
+            rows = parser.feed(chunk)
+            count += len(converter.convert(rows, count))
+        return count + len(converter.convert(parser.close(), count))
+
+    return run
+
+
+def rate(run: Callable[[bytes], int], body: bytes, repeat: int) -> tuple[float, int]:
+    """Best records/s of ``repeat`` runs (the least disturbed by the shared machine)."""
+    best, count = 0.0, 0
+    for _ in range(repeat):
+        gc.collect()
+        start = time.perf_counter()
+        count = run(body)
+        best = max(best, count / (time.perf_counter() - start))
+    return best, count
+
+
+def main() -> None:
+    options = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    options.add_argument("--rows", type=int, default=200_000)
+    options.add_argument("--repeat", type=int, default=3)
+    options.add_argument("--json", type=Path, help="also write the results here")
+    args = options.parse_args()
+    cases = {
+        "csv": (click_csv(args.rows), bare_csv, ours(CSVParser, ClickToRecord)),
+        "xml": (click_xml(args.rows), bare_xml, ours(XMLParser, ClickToRecord)),
+        "json": (leadflow_json(args.rows), bare_json, ours(JSONParser, LeadFlowCall)),
+    }
+    results = {}
+    print(f"{'format':6} {'reference rec/s':>16} {'ours rec/s':>12} {'ratio':>6} {'target':>6}")
+    for name, (body, reference, mine) in cases.items():
+        reference_rate, reference_count = rate(reference, body, args.repeat)
+        our_rate, our_count = rate(mine, body, args.repeat)
+        assert our_count == reference_count == args.rows, (name, our_count, reference_count)
+        ratio = our_rate / reference_rate
+        results[name] = {
+            "reference_per_s": reference_rate,
+            "ours_per_s": our_rate,
+            "ratio": ratio,
+            "target": TARGETS[name],
+        }
+        print(
+            f"{name:6} {reference_rate:16,.0f} {our_rate:12,.0f} {ratio:6.2f} {TARGETS[name]:6.2f}"
+        )
+    if args.json:
+        args.json.write_text(json.dumps({"rows": args.rows, "parsers": results}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
