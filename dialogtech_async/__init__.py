@@ -3,6 +3,7 @@
 Reports stream through sans-I/O parsers into typed records, in constant memory.
 """
 
+from ._bulk import BulkReport
 from ._dialogtech import Session
 from ._exceptions import (
     APIStatusError,
@@ -40,6 +41,7 @@ __all__ = [
     "ActiveCall",
     "AuthenticationError",
     "BadRequestError",
+    "BulkReport",
     "CallResult",
     "ClickToRecord",
     "DialogTechError",

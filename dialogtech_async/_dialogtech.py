@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from typing import Literal
+from typing import Literal, overload
 
 import httpx
 
 from . import _validate as check
 from ._auth import DialogTechHeaderAuth, LegacyKeyAuth
+from ._bulk import BulkReport, split_range, windowed
 from ._client import BaseSession
 from ._config import (
     CALL_READ_TIMEOUT,
@@ -197,6 +198,32 @@ class Session(BaseSession):
 
     # --- reports: GETs, retried ---
 
+    @overload
+    def click_to_report(
+        self,
+        start_date: dt.date,
+        end_date: dt.date,
+        format: Literal["csv", "xml"] = ...,
+        click_id: str | int | None = ...,
+        ref: str | None = ...,
+        *,
+        window: None = ...,
+        concurrency: int = ...,
+    ) -> Report[ClickToRecord]: ...
+
+    @overload
+    def click_to_report(
+        self,
+        start_date: dt.date,
+        end_date: dt.date,
+        format: Literal["csv", "xml"] = ...,
+        click_id: str | int | None = ...,
+        ref: str | None = ...,
+        *,
+        window: dt.timedelta,
+        concurrency: int = ...,
+    ) -> BulkReport[ClickToRecord]: ...
+
     def click_to_report(
         self,
         start_date: dt.date,
@@ -204,7 +231,10 @@ class Session(BaseSession):
         format: Literal["csv", "xml"] = "csv",
         click_id: str | int | None = None,
         ref: str | None = None,
-    ) -> Report[ClickToRecord]:
+        *,
+        window: dt.timedelta | None = None,
+        concurrency: int = 1,
+    ) -> Report[ClickToRecord] | BulkReport[ClickToRecord]:
         """All click-to activity between two dates, inclusive (spec: Click-to Report).
 
         Returns at once; the request is sent when iteration starts::
@@ -219,15 +249,13 @@ class Session(BaseSession):
             format: "csv" or "xml" on the wire; the records are the same.
             click_id: only this click-to building block's activity.
             ref: only records with this custom reference.
+            window: split the range into windows this long (whole days), fetched
+                ``concurrency`` at a time and yielded in date order (a ``BulkReport``).
+            concurrency: how many windows are read at once.
         """
         start, end = check.date_range(start_date, end_date)
         check.choice(format, ("csv", "xml"), "format")
-        params = {
-            "action": "report.clickto",
-            "start_date": start.strftime("%Y%m%d"),
-            "end_date": end.strftime("%Y%m%d"),
-            "format": format,
-        }
+        params = {"action": "report.clickto", "format": format}
         if click_id is not None:
             params["click_id"] = check.digits_id(click_id, "click_id")
         if ref is not None:
@@ -241,13 +269,46 @@ class Session(BaseSession):
             )
             return LegacyReportParser(inner, expect=format)
 
-        return self._report(
-            self._url(LEGACY_PATH),
-            params,
-            make_parser,
-            _CLICK_TO.convert,
-            description=f"click-to report {start}..{end} ({format})",
-        )
+        def one(first: dt.date, last: dt.date) -> Report[ClickToRecord]:
+            dates = {"start_date": first.strftime("%Y%m%d"), "end_date": last.strftime("%Y%m%d")}
+            return self._report(
+                self._url(LEGACY_PATH),
+                {**params, **dates},
+                make_parser,
+                _CLICK_TO.convert,
+                description=f"click-to report {first}..{last} ({format})",
+            )
+
+        if window is None:
+            return one(start, end)
+        ranges = split_range(start, end, window, dt.timedelta(days=1))
+        return windowed(one, ranges, concurrency)
+
+    @overload
+    def leadflow_history(
+        self,
+        start_date: dt.datetime | dt.date | None = ...,
+        end_date: dt.datetime | dt.date | None = ...,
+        *,
+        sid: str | None = ...,
+        set_id: int | None = ...,
+        active: bool | None = ...,
+        window: None = ...,
+        concurrency: int = ...,
+    ) -> Report[LeadFlowCall]: ...
+
+    @overload
+    def leadflow_history(
+        self,
+        start_date: dt.datetime | dt.date | None = ...,
+        end_date: dt.datetime | dt.date | None = ...,
+        *,
+        sid: str | None = ...,
+        set_id: int | None = ...,
+        active: bool | None = ...,
+        window: dt.timedelta,
+        concurrency: int = ...,
+    ) -> BulkReport[LeadFlowCall]: ...
 
     def leadflow_history(
         self,
@@ -257,7 +318,9 @@ class Session(BaseSession):
         sid: str | None = None,
         set_id: int | None = None,
         active: bool | None = None,
-    ) -> Report[LeadFlowCall]:
+        window: dt.timedelta | None = None,
+        concurrency: int = 1,
+    ) -> Report[LeadFlowCall] | BulkReport[LeadFlowCall]:
         """LeadFlow call details (spec: LeadFlow History Report), on the newest API.
 
         Either ``sid`` or both dates; with ``sid`` the dates are ignored, as the API does.
@@ -270,8 +333,12 @@ class Session(BaseSession):
             sid: one call's session ID.
             set_id: only calls of this LeadFlow set.
             active: True for active calls only, False for inactive calls only.
+            window: split the date range into windows this long, fetched ``concurrency``
+                at a time and yielded in order (a ``BulkReport``); not with ``sid``.
+            concurrency: how many windows are read at once.
         """
         params: dict[str, str] = {}
+        ranges: list[tuple[dt.datetime, dt.datetime]] = []
         if sid is not None:
             if not isinstance(sid, str) or not sid:
                 raise ValidationError("sid must be a non-empty string", parameter="sid")
@@ -289,18 +356,32 @@ class Session(BaseSession):
                     f"end_date {end.isoformat()} is before start_date {start.isoformat()}",
                     parameter="end_date",
                 )
-            params["start_date"] = start.isoformat()
-            params["end_date"] = end.isoformat()
+            ranges.append((start, end))
         if set_id is not None:
             params["set_id"] = str(check.positive_int(set_id, "set_id"))
         if active is not None:
             check.choice(active, (True, False, 0, 1), "active")
             params["active"] = "1" if active else "0"
-        return self._report(
-            self._newest_base_url.join(LEADFLOW_PATH),
-            params,
-            lambda _response: JSONParser(),
-            _LEADFLOW.convert,
-            description="LeadFlow history",
-            auth=self._newest_auth,
-        )
+
+        def one(first: dt.datetime | None, last: dt.datetime | None) -> Report[LeadFlowCall]:
+            dates = (
+                {}
+                if first is None or last is None
+                else {"start_date": first.isoformat(), "end_date": last.isoformat()}
+            )
+            return self._report(
+                self._newest_base_url.join(LEADFLOW_PATH),
+                {**params, **dates},
+                lambda _response: JSONParser(),
+                _LEADFLOW.convert,
+                description="LeadFlow history",
+                auth=self._newest_auth,
+            )
+
+        if window is None:
+            return one(*ranges[0]) if ranges else one(None, None)
+        if not ranges:
+            raise ValidationError("window needs start_date and end_date", parameter="window")
+        # The API's range is inclusive: windows meet a microsecond apart.
+        step = dt.timedelta(microseconds=1)
+        return windowed(one, split_range(*ranges[0], window, step), concurrency)
