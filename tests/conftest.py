@@ -1,0 +1,3 @@
+"""Shared test configuration: the sandbox fixture users get is the one we use."""
+
+pytest_plugins = ["dialogtech_async.testing.pytest_plugin"]
