@@ -88,11 +88,12 @@ class CSVParser:
             buf = buf[len(_BOM) :]
             self._tail_offset = len(_BOM)
         if buf.count(_QUOTE) % 2:
-            raise ResponseFormatError(
+            self._error = ResponseFormatError(
                 "CSV body ends inside a quoted field",
                 record_index=self._records,
                 byte_offset=self._tail_offset,
             )
+            raise self._error
         return self._parse(buf, self._tail_offset) if buf else []
 
     def _parse(self, chunk: bytes, offset: int) -> list[Row]:
@@ -100,11 +101,18 @@ class CSVParser:
         try:
             text = chunk.decode(self._encoding)
         except UnicodeDecodeError as exc:
-            raise ResponseFormatError(
-                f"CSV body is not valid {self._encoding}: {exc.reason}",
-                record_index=self._records,
-                byte_offset=offset + exc.start,
-            ) from None
+            # The whole records before the bad bytes come first, as if fed one by one.
+            end = _last_record_end(chunk[: exc.start])
+            before = self._parse(chunk[:end], offset) if end else []
+            if self._error is None:
+                self._error = ResponseFormatError(
+                    f"CSV body is not valid {self._encoding}: {exc.reason}",
+                    record_index=self._records,
+                    byte_offset=offset + exc.start,
+                )
+            if not before:
+                raise self._error from None
+            return before
         header_in_text = self._fieldnames is None
         try:
             rows = list(csv.reader(io.StringIO(text, newline=""), strict=True))
@@ -162,9 +170,9 @@ class CSVParser:
             record_index=self._records + len(good),
             byte_offset=offset + len(text[:char_offset].encode(self._encoding)),
         )
+        self._error = error  # every later call raises it too
         if not good:
             raise error
-        self._error = error
         return self._records_of(good)
 
 

@@ -61,7 +61,8 @@ class JSONParser:
         if self._closed:
             raise RuntimeError("feed() after close()")
         if self._coro is not None:
-            return self._send(data)
+            # Never send ijson an empty chunk: to ijson that marks the end of the input.
+            return self._send(data) if data else []
         self._hold(data)
         return [] if self._finish is not None else self._start(final=False)
 
@@ -82,7 +83,8 @@ class JSONParser:
         try:
             self._coro.close()
         except ijson.JSONError as exc:
-            raise self._malformed(exc) from None
+            self._error = self._malformed(exc)
+            raise self._error from None
         return rows + self._take()
 
     def _hold(self, data: bytes) -> None:
@@ -97,6 +99,7 @@ class JSONParser:
         head = self._head.lstrip(_WHITESPACE)
         if head.startswith(b"\xef\xbb\xbf"):
             head = head[3:].lstrip(_WHITESPACE)
+        skipped = len(self._head) - len(head)  # leading whitespace and BOM: not for ijson
         if not head:
             if final:
                 raise ResponseFormatError("JSON body is empty", byte_offset=len(self._head))
@@ -107,6 +110,7 @@ class JSONParser:
             if first == b"[":
                 prefix = "item"
             elif first == b"]":
+                self._head = head
                 self._finish = self._finish_empty
                 return self._finish() if final else []
             elif first == b'"':
@@ -132,29 +136,34 @@ class JSONParser:
                     byte_offset=len(self._head) - len(head),
                 )
         self._coro = ijson.items_coro(self._items, prefix, use_float=False)
-        data, self._head = self._head, b""
-        return self._send(data)
+        self._head = b""
+        self._offset = skipped
+        return self._send(head)
 
     def _send(self, data: bytes) -> list[Row]:
         try:
             self._coro.send(data)
         except ijson.JSONError as exc:
             error = self._malformed(exc)
+            self._error = error  # hand over the records before the fault first
             if not self._items:
                 raise error from None
-            self._error = error  # hand over the records before the fault first
         self._offset += len(data)
         return self._take()
 
     def _take(self) -> list[Row]:
         rows = self._items[:]
         del self._items[:]
-        for row in rows:
+        for position, row in enumerate(rows):
             if not isinstance(row, dict):
-                raise ResponseFormatError(
+                error = ResponseFormatError(
                     f"JSON record is a {type(row).__name__}, not an object",
                     record_index=self._records,
                 )
+                self._error = error  # hand over the records before the fault first
+                if not position:
+                    raise error
+                return rows[:position]
             self._records += 1
         return rows
 

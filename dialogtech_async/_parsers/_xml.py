@@ -44,6 +44,9 @@ class XMLParser:
         parser.EntityDeclHandler = _refuse_entity
         parser.UnparsedEntityDeclHandler = _refuse_unparsed_entity
         parser.ExternalEntityRefHandler = _refuse_external_reference
+        # A reference to an entity never declared is skipped silently, not an error, once
+        # the DTD has a parameter entity reference: refuse it rather than lose the text.
+        parser.SkippedEntityHandler = self._refuse_skipped_entity
         self._install_record_handlers(parser, record_tag)
         self._parser = parser
 
@@ -104,6 +107,8 @@ class XMLParser:
             self._parser.Parse(data, final)
         except expat.ExpatError as exc:
             self._fail(self._malformed(exc), cause=None)
+        except ResponseFormatError as exc:
+            self._fail(exc, cause=None)
         except (DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden) as exc:
             unsafe = UnsafeXMLError(
                 f"unsafe XML refused: {exc}",
@@ -120,9 +125,18 @@ class XMLParser:
         """Raise ``error`` now, or after handing over the records completed before it."""
         error.__cause__ = cause
         error.__suppress_context__ = True
+        self._error = error  # every later call raises it too
         if not self._rows:
             raise error
-        self._error = error
+
+    def _refuse_skipped_entity(self, name: str, _is_parameter_entity: bool) -> NoReturn:
+        parser = self._parser
+        raise ResponseFormatError(
+            f"malformed XML: undefined entity {name!r}"
+            f" at line {parser.CurrentLineNumber}, column {parser.CurrentColumnNumber}",
+            record_index=self._records + len(self._rows),
+            byte_offset=parser.CurrentByteIndex,
+        )
 
     def _malformed(self, exc: expat.ExpatError) -> ResponseFormatError:
         return ResponseFormatError(

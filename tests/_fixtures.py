@@ -1,0 +1,235 @@
+"""Shared helpers and expected values for the parser and record tests.
+
+Test modules load this file by path (the tests run with ``--import-mode=importlib``)::
+
+    fx = load_fixtures_module()   # see the copy of the loader at the top of each module
+
+The expected values below were written from the API documents (the Click-to Report,
+LeadFlow History and Infinity real-time specs), not from the library's output.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def read(name: str) -> bytes:
+    """The bytes of a file in ``tests/fixtures``."""
+    return (FIXTURES / name).read_bytes()
+
+
+def chunks_at(data: bytes, cuts: Iterable[int]) -> list[bytes]:
+    """``data`` cut at the given positions (sorted, duplicates and ends allowed)."""
+    points = [0, *sorted(cuts), len(data)]
+    return [data[start:end] for start, end in itertools.pairwise(points)]
+
+
+def parse_all(parser: Any, chunks: Iterable[bytes]) -> list[dict[str, Any]]:
+    """Feed every chunk, then close; the rows of all calls."""
+    rows: list[dict[str, Any]] = []
+    for chunk in chunks:
+        rows += parser.feed(chunk)
+    rows += parser.close()
+    return rows
+
+
+def parse_until_error(parser: Any, chunks: Iterable[bytes]) -> tuple[list[Any], Exception]:
+    """Feed until the parser raises; the rows delivered before, and the exception."""
+    rows: list[Any] = []
+    try:
+        for chunk in chunks:
+            rows += parser.feed(chunk)
+        rows += parser.close()
+    except Exception as exc:
+        return rows, exc
+    raise AssertionError(f"no error raised; rows: {rows!r}")
+
+
+# --- Click-to Report (spec/dialogtech-click-to-report.md, "Example Response") ---------
+
+CSV_HEADER: Sequence[str] = (
+    "Caller ID",
+    "Name",
+    "Page",
+    "Ref",
+    "Click Description",
+    "Click Date/Time",
+    "Number Connected",
+    "Call Duration",
+    "Referral Keywords",
+    "Referral Domain",
+    "IP Address",
+    "Call 1 Result",
+    "Call 2 Result",
+)
+# The XML example's child tags of <record>, in the order of its DTD.
+XML_TAGS: Sequence[str] = (
+    "Caller_ID",
+    "Name",
+    "Page",
+    "Ref",
+    "Click_Description",
+    "Click_Date_Time",
+    "Number_Connected",
+    "Call_Duration",
+    "Referral_Keywords",
+    "Referral_Domain",
+    "IP_Address",
+    "Call_1_Result",
+    "Call_2_Result",
+)
+# The two records of the spec's example, field by field in header order.
+SPEC_VALUES: Sequence[Sequence[str]] = (
+    (
+        "0001112222",
+        "Click to Call",
+        "",
+        "",
+        "On Call Number",
+        "Jan 13 2017 10:52 PM",
+        "5556667777",
+        "9",
+        "",
+        "",
+        "127.0.0.1",
+        "ANSWER",
+        "ANSWER",
+    ),
+    (
+        "0001112222",
+        "",
+        "",
+        "",
+        "URL based",
+        "Feb 01 2017 3:57 PM",
+        "9998887777",
+        "1",
+        "",
+        "",
+        "192.168.1.1",
+        "ANSWER",
+        "ANSWER",
+    ),
+)
+CSV_ROWS = [dict(zip(CSV_HEADER, values, strict=True)) for values in SPEC_VALUES]
+XML_ROWS = [dict(zip(XML_TAGS, values, strict=True)) for values in SPEC_VALUES]
+
+# The extra record of clickto_report_unicode.csv (after the spec's two).
+UNICODE_CSV_EXTRA_ROW = dict(
+    zip(
+        CSV_HEADER,
+        (
+            "0001112222",
+            "Zoë Ñandú 📞",
+            "https://example.com/?a=1,b=2",
+            'ref "quoted"',
+            "multi\r\nline",
+            "Jan 13 2017 12:05 AM",
+            "5556667777",
+            "42",
+            "café, crème",
+            "example.com",
+            "10.0.0.1",
+            "ANSWER",
+            "NOANSWER",
+        ),
+        strict=True,
+    )
+)
+# The extra record of clickto_report_latin1.xml (after the spec's two).
+LATIN1_XML_EXTRA_ROW = dict(
+    zip(
+        XML_TAGS,
+        (
+            "0001112222",
+            "Café",
+            "https://example.com/?a=1&b=2",
+            'ref "quoted" <x>',
+            "Zoë Ñandú",
+            "Jan 13 2017 12:05 AM",
+            "5556667777",
+            "42",
+            "café, crème",
+            "example.com",
+            "10.0.0.1",
+            "ANSWER",
+            "NOANSWER",
+        ),
+        strict=True,
+    )
+)
+
+# --- LeadFlow History (spec/dialogtech-leadflow-history-report.md, "API Response") ----
+
+LEADFLOW_KEYS: Sequence[str] = (
+    "call_date",
+    "set_name",
+    "affiliate",
+    "phone_label",
+    "affiliate_number",
+    "advertiser",
+    "offer",
+    "transfer_number",
+    "caller_id",
+    "lead_status",
+    "entered_zip",
+    "lf_state",
+    "first_name",
+    "last_name",
+    "street_address",
+    "city",
+    "state",
+    "zipcode",
+    "reroute",
+    "repeat_affiliate_caller",
+    "affiliate_cap",
+    "offer_qualified",
+    "offer_price",
+    "affiliate_qualified",
+    "affiliate_price",
+    "margin",
+    "talk_minutes",
+    "talk_seconds",
+    "total_minutes",
+    "total_seconds",
+    "call_duration",
+    "recording_link",
+    "contest_qualification",
+    "sid",
+)
+
+# --- Infinity real-time Active Call (spec/infinity-reports-api-v2-real-time.txt) ------
+
+ACTIVE_CALL_BASIC_KEYS: Sequence[str] = ("igrp", "dgrp", "txr")
+ACTIVE_CALL_ADVANCED_KEYS: Sequence[str] = (
+    "igrp",
+    "igrpName",
+    "vid",
+    "dgrp",
+    "dgrpName",
+    "ch",
+    "chName",
+    "chType",
+    "pub",
+    "campaign",
+    "adGroup",
+    "matchRef",
+    "txr",
+    "srcPhoneNumber",
+    "dialledPhoneNumber",
+    "destPhoneNumber",
+    "triggerDatetime",
+    "landingPageTitle",
+    "pageTitle",
+    "landingHref",
+    "conversionHref",
+    "vref",
+    "callState",
+    "callDuration",
+    "bridgeDuration",
+)

@@ -1,0 +1,330 @@
+"""JSONParser: LeadFlow history and Infinity jsonarray bodies, in-band error strings."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+import tracemalloc
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+import dialogtech_async as dta
+from dialogtech_async.parsers import JSONParser
+
+
+def _load_fixtures() -> ModuleType:
+    name = "_dialogtech_async_test_fixtures"
+    if name not in sys.modules:
+        path = Path(__file__).with_name("_fixtures.py")
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec is not None
+        assert spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+fx = _load_fixtures()
+
+
+def _walk(value: Any) -> Iterator[Any]:
+    yield value
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from _walk(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _walk(item)
+
+
+# --- shapes -----------------------------------------------------------------------------
+
+
+def test_top_level_array() -> None:
+    body = b'[{"a": 1, "b": "x"}, {"a": 2, "b": null, "c": [1, {"d": true}]}]'
+    assert fx.parse_all(JSONParser(), [body]) == [
+        {"a": 1, "b": "x"},
+        {"a": 2, "b": None, "c": [1, {"d": True}]},
+    ]
+
+
+def test_records_come_as_soon_as_they_close() -> None:
+    parser = JSONParser()
+    assert parser.feed(b'[{"a": 1}, {"a"') == [{"a": 1}]
+    assert parser.feed(b": 2}") == [{"a": 2}]
+    assert parser.feed(b"]") == []
+    assert parser.close() == []
+
+
+def test_response_wrapper_object() -> None:
+    body = b'{"response": [{"sid": "A"}, {"sid": "B"}]}'
+    assert fx.parse_all(JSONParser(), [body]) == [{"sid": "A"}, {"sid": "B"}]
+
+
+def test_wrapper_key_split_across_feeds() -> None:
+    chunks = [b" {", b' "resp', b'onse"', b" ", b":", b"\n ", b'[{"sid": "A"}', b"]}"]
+    assert fx.parse_all(JSONParser(), chunks) == [{"sid": "A"}]
+
+
+def test_empty_wrapper_gives_no_rows() -> None:
+    assert fx.parse_all(JSONParser(), [b'{"response": []}']) == []
+
+
+def test_top_level_object_is_one_record() -> None:
+    body = b'{"igrp": 123, "dgrp": 4567, "txr": "T9", "nested": {"x": [1]}}'
+    assert fx.parse_all(JSONParser(), [body]) == [
+        {"igrp": 123, "dgrp": 4567, "txr": "T9", "nested": {"x": [1]}}
+    ]
+
+
+def test_top_level_object_fed_byte_by_byte() -> None:
+    body = b'{"igrp": 123, "txr": "T9"}'
+    rows = fx.parse_all(JSONParser(), [body[i : i + 1] for i in range(len(body))])
+    assert rows == [{"igrp": 123, "txr": "T9"}]
+
+
+def test_empty_top_level_object_holds_no_records() -> None:
+    assert fx.parse_all(JSONParser(), [b"{ }"]) == []
+
+
+@pytest.mark.parametrize(
+    "chunks",
+    [[b"\n]\n"], [b"\n", b"]", b"\n"], [b"]"], [b"  \r\n] "]],
+    ids=["whole", "pieces", "bare", "whitespace"],
+)
+def test_infinity_empty_result(chunks: list[bytes]) -> None:
+    assert fx.parse_all(JSONParser(), chunks) == []
+
+
+def test_empty_array() -> None:
+    assert fx.parse_all(JSONParser(), [b"[]"]) == []
+
+
+def test_anything_after_the_empty_result_marker_is_malformed() -> None:
+    rows, error = fx.parse_until_error(JSONParser(), [b"\n]\n", b'{"a": 1}'])
+    assert rows == []
+    assert isinstance(error, dta.ResponseFormatError)
+
+
+def test_leading_whitespace_and_utf8_bom() -> None:
+    body = b'\xef\xbb\xbf \n[{"name": "Zo\xc3\xab"}, {"n": 1.5}]'
+    assert fx.parse_all(JSONParser(), [body]) == [{"name": "Zoë"}, {"n": Decimal("1.5")}]
+    assert fx.parse_all(JSONParser(), [b"\xef\xbb\xbf\n]\n"]) == []
+
+
+def test_prefix_option() -> None:
+    body = b'{"meta": {"count": 2}, "data": {"rows": [{"a": 1}, {"a": 2}]}}'
+    assert fx.parse_all(JSONParser(prefix="data.rows.item"), [body]) == [{"a": 1}, {"a": 2}]
+    # Without the prefix the body is one record, the whole object.
+    assert fx.parse_all(JSONParser(), [body]) == [json.loads(body)]
+
+
+def test_prefix_option_on_a_top_level_array() -> None:
+    body = b'[{"a": 1}, {"a": 2}]'
+    assert fx.parse_all(JSONParser(prefix="item"), [body]) == [{"a": 1}, {"a": 2}]
+
+
+# --- numbers --------------------------------------------------------------------------
+
+
+def test_numbers_with_fractions_are_decimal() -> None:
+    body = b'[{"price": 12.50, "margin": -0.05, "big": 1e3, "n": 7, "neg": -3}]'
+    [row] = fx.parse_all(JSONParser(), [body])
+    assert row["price"] == Decimal("12.50")
+    assert str(row["price"]) == "12.50"  # the digits sent, not 12.5 of a float
+    assert isinstance(row["margin"], Decimal)
+    assert row["margin"] == Decimal("-0.05")
+    assert row["big"] == 1000
+    assert row["n"] == 7
+    assert type(row["n"]) is int
+    assert row["neg"] == -3
+    assert not any(isinstance(value, float) for value in _walk(row))
+
+
+def test_leadflow_fixture() -> None:
+    rows = fx.parse_all(JSONParser(), [fx.read("leadflow_history.json")])
+    assert len(rows) == 5
+    assert all(list(row) == list(fx.LEADFLOW_KEYS) for row in rows)
+    assert rows[0]["offer_price"] == Decimal("12.50")
+    assert rows[0]["talk_minutes"] == Decimal("2.3")
+    assert rows[0]["first_name"] == "Zoë"
+    assert rows[0]["last_name"] == "Ñandú 📞"
+    assert rows[0]["street_address"] == '1 Main St, Apt "B"'
+    assert rows[1]["advertiser"] is None
+    assert not any(isinstance(value, float) for row in rows for value in _walk(row))
+
+
+# --- in-band error strings ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "error_type"),
+    [
+        (b'"auth required"', dta.AuthenticationError),
+        (b'"access denied"', dta.PermissionDeniedError),
+        (b'"startDate: invalid date format"', dta.BadRequestError),
+        (b'\n"limit must be at most 10000"\n', dta.BadRequestError),
+    ],
+)
+def test_top_level_string_is_an_api_error(body: bytes, error_type: type[Exception]) -> None:
+    rows, error = fx.parse_until_error(JSONParser(), [body])
+    assert rows == []
+    assert type(error) is error_type
+    assert isinstance(error, dta.APIStatusError)
+    assert error.message == json.loads(body)
+
+
+def test_top_level_string_split_across_feeds() -> None:
+    chunks = [b'"au', b"th req", b'uired"']
+    rows, error = fx.parse_until_error(JSONParser(), chunks)
+    assert rows == []
+    assert isinstance(error, dta.AuthenticationError)
+
+
+def test_api_error_string_with_escapes() -> None:
+    body = b'"access denied: \\"piiData\\" \\u00e9"'
+    rows, error = fx.parse_until_error(JSONParser(), [body])
+    assert rows == []
+    assert isinstance(error, dta.PermissionDeniedError)
+    assert error.message == 'access denied: "piiData" é'
+
+
+# --- malformed bodies -----------------------------------------------------------------
+
+
+def test_truncated_json_fails_at_close() -> None:
+    parser = JSONParser()
+    assert parser.feed(b'[{"a": 1}, {"a": 2}, {"a": ') == [{"a": 1}, {"a": 2}]
+    with pytest.raises(dta.ResponseFormatError) as info:
+        parser.close()
+    assert info.value.record_index == 2
+
+
+def test_truncated_after_last_record_fails_at_close() -> None:
+    parser = JSONParser()
+    assert parser.feed(b'[{"a": 1}') == [{"a": 1}]
+    with pytest.raises(dta.ResponseFormatError):
+        parser.close()
+
+
+def test_truncated_top_level_object_fails_at_close() -> None:
+    parser = JSONParser()
+    assert parser.feed(b'{"igrp": 1, "txr": "T') == []
+    with pytest.raises(dta.ResponseFormatError):
+        parser.close()
+
+
+def test_truncated_error_string_fails_at_close() -> None:
+    rows, error = fx.parse_until_error(JSONParser(), [b'"auth req'])
+    assert rows == []
+    assert isinstance(error, dta.ResponseFormatError)
+
+
+def test_malformed_json_after_good_records() -> None:
+    parser = JSONParser()
+    assert parser.feed(b'[{"a": 1}, {"a" 2}]') == [{"a": 1}]
+    with pytest.raises(dta.ResponseFormatError, match="malformed JSON") as info:
+        parser.close()
+    assert info.value.record_index == 1
+    assert info.value.byte_offset is not None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"[{'a': 1}]", b'[{"a": 1,}]', b'[{"a": tru}]', b"[1 2]", b'[{"a": 1}] [{"a": 2}]'],
+)
+def test_malformed_json(body: bytes) -> None:
+    rows, error = fx.parse_until_error(JSONParser(), [body])
+    assert isinstance(error, dta.ResponseFormatError)
+    assert rows in ([], [{"a": 1}])
+
+
+@pytest.mark.parametrize("body", [b"42", b"null", b"true", b"<html>", b"   x"])
+def test_unexpected_top_level_value(body: bytes) -> None:
+    rows, error = fx.parse_until_error(JSONParser(), [body])
+    assert rows == []
+    assert isinstance(error, dta.ResponseFormatError)
+
+
+def test_empty_body_is_malformed() -> None:
+    rows, error = fx.parse_until_error(JSONParser(), [b"", b" \n"])
+    assert rows == []
+    assert isinstance(error, dta.ResponseFormatError)
+
+
+@pytest.mark.parametrize("element", [b"1", b'"x"', b"null", b"[1]", b"true"])
+def test_non_object_element_is_malformed(element: bytes) -> None:
+    parser = JSONParser()
+    # The records before the bad element come first, however the body was split.
+    assert parser.feed(b'[{"a": 1}, ' + element + b', {"a": 3}]') == [{"a": 1}]
+    with pytest.raises(dta.ResponseFormatError, match="not an object") as info:
+        parser.close()
+    assert info.value.record_index == 1
+
+
+def test_non_object_first_element_raises_at_once() -> None:
+    parser = JSONParser()
+    with pytest.raises(dta.ResponseFormatError) as info:
+        parser.feed(b'[7, {"a": 1}]')
+    assert info.value.record_index == 0
+
+
+def test_error_is_raised_again_by_every_later_call() -> None:
+    parser = JSONParser()
+    with pytest.raises(dta.ResponseFormatError) as first:
+        parser.feed(b"[{x")
+    with pytest.raises(dta.ResponseFormatError) as second:
+        parser.feed(b'"a": 1}]')
+    with pytest.raises(dta.ResponseFormatError) as third:
+        parser.close()
+    assert first.value is second.value is third.value
+
+
+def test_feed_after_close_is_refused() -> None:
+    parser = JSONParser()
+    parser.feed(b"[]")
+    parser.close()
+    with pytest.raises(RuntimeError):
+        parser.feed(b"[]")
+
+
+# --- memory -----------------------------------------------------------------------------
+
+_BIG_RECORD = (
+    b'{"call_date": "2017-01-13 22:52:07", "set_name": "Home Services", '
+    b'"first_name": "Zo\xc3\xab", "offer_price": 12.50, "talk_seconds": 138, '
+    b'"lead_status": "Connected", "recording_link": "https://example.com/r?' + b"x" * 800 + b'"},\n'
+)
+
+
+def _big_body(blocks: int, records_per_block: int, chunk_size: int) -> Iterator[bytes]:
+    block = _BIG_RECORD * records_per_block
+    yield b"[\n"
+    for _ in range(blocks):
+        for start in range(0, len(block), chunk_size):
+            yield block[start : start + chunk_size]
+    yield b'{"sid": "last"}]'
+
+
+def test_memory_stays_bounded_while_feeding_a_large_body() -> None:
+    blocks, per_block = 100, 100  # 10,000 records, about 10 MB
+    assert blocks * per_block * len(_BIG_RECORD) > 9_000_000
+    parser = JSONParser()
+    count = 0
+    tracemalloc.start()
+    try:
+        for chunk in _big_body(blocks, per_block, 64 * 1024):
+            count += len(parser.feed(chunk))
+        last = parser.close()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert count + len(last) == blocks * per_block + 1
+    assert peak < 3 * 1024 * 1024
