@@ -14,6 +14,11 @@ Sandbox-only conventions, none of which the real APIs have:
 - ``clickto.call``/``clickto.vr`` answer ``No Answer`` when phone_to_call ends in 0000.
 - ``activeCall`` finds no call when callRef or srcPhoneNumber ends in 0000.
 - Infinity answers ``{"rows": [...]}`` unless ``format=jsonarray`` asks for a bare array.
+- pbxActiveCalls rows (undocumented upstream): callRef, igrp, srcPhoneNumber,
+  dialledPhoneNumber, destPhoneNumber (E.164, or "redacted"), state (ringing, queueing,
+  bridged), startDatetime ("YYYY-MM-DD HH:MM:SS" in tz, default UTC), duration (s),
+  pbxUserId (null unless bridged), queueName (null while ringing).
+- Infinity "now" is fixed (INFINITY_REFERENCE_TIME), so its output is deterministic too.
 
 The app runs on asyncio (uvicorn). Dropping a connection needs the server's transport,
 which uvicorn's ``send`` carries; under another server the drop faults raise instead.
@@ -567,6 +572,7 @@ class SandboxApp:
         for sort in sorts:
             if sort not in _SORTS:
                 raise _Invalid(f"invalid sort: {sort}")
+        # Sorting needs every row in memory; PBX user lists are small, unlike reports.
         users = [_data.pbx_user_status(seed, igrp, i, zone) for i in range(total)]
         for sort in reversed(sorts):  # stable sorts, last key first: the first sort wins
             users.sort(key=lambda u: str(u["stateStartDatetime"]), reverse=sort.endswith("-desc"))

@@ -345,6 +345,9 @@ async def send_response(
             break
         await send({"type": "http.response.body", "body": piece, "more_body": True})
         sent += len(piece)
+        # uvicorn's send only yields when the socket buffer is full: yield anyway, so that
+        # other connections get served and a client that left is noticed (connection_lost).
+        await asyncio.sleep(0)
     if isinstance(cut, DropMidBody):
         await drop_connection(send, disconnected)
     else:
