@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
+from ._bulk import BulkReport
 from ._dialogtech import Session
 from ._exceptions import DialogTechError
 from ._infinity import InfinitySession
@@ -37,7 +38,7 @@ class Progress:
         self._start = time.monotonic()
         self._last = 0.0
 
-    def update(self, report: Report[Any], *, final: bool = False) -> None:
+    def update(self, report: Report[Any] | BulkReport[Any], *, final: bool = False) -> None:
         now = time.monotonic()
         if not self._enabled or (not final and now - self._last < 0.1):
             return
@@ -56,6 +57,11 @@ def _date(text: str) -> dt.date:
     return dt.date.fromisoformat(text)
 
 
+def _days(text: str) -> dt.timedelta:
+    """A window length: "7d", or a number of days."""
+    return dt.timedelta(days=int(text.removesuffix("d")))
+
+
 def _datetime(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text)
 
@@ -66,6 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--rows", type=int, default=1000, help="sandbox: records per report")
     common.add_argument("--quiet", action="store_true", help="no progress display")
     common.add_argument("--debug", action="store_true", help="tracebacks on errors")
+    common.add_argument("--base-url", help="an API host to use instead (a proxy, a sandbox)")
     out = argparse.ArgumentParser(add_help=False)
     out.add_argument("--out", type=Path, required=True, help="report.jsonl or report.csv")
 
@@ -77,7 +84,12 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--format", choices=("csv", "xml"), default="csv")
     report.add_argument("--click-id")
     report.add_argument("--ref")
-    leadflow = commands.add_parser("leadflow-history", parents=[common, out])
+    for bulk in (
+        report,
+        leadflow := commands.add_parser("leadflow-history", parents=[common, out]),
+    ):
+        bulk.add_argument("--window", type=_days, help="split into windows, e.g. 7d")
+        bulk.add_argument("--concurrency", type=int, default=4, help="windows read at once")
     leadflow.add_argument("--start", type=_datetime, help="ISO-8601 (naive: US Eastern)")
     leadflow.add_argument("--end", type=_datetime, help="ISO-8601 (naive: US Eastern)")
     leadflow.add_argument("--sid")
@@ -111,7 +123,11 @@ def _parser() -> argparse.ArgumentParser:
 def _endpoints(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
     """Session keywords: the environment's credentials, or a sandbox started for the run."""
     if not args.sandbox:
-        yield {}
+        if args.base_url is None:
+            yield {}
+        else:
+            url = {"base_url": args.base_url}
+            yield {"dialogtech": {**url, "newest_base_url": args.base_url}, "infinity": url}
         return
     try:
         from .testing import (
@@ -138,7 +154,9 @@ def _endpoints(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
         }
 
 
-async def _pull(report: Report[Any], writer: RecordWriter, progress: Progress) -> None:
+async def _pull(
+    report: Report[Any] | BulkReport[Any], writer: RecordWriter, progress: Progress
+) -> None:
     async with report:
         async for record in report:
             writer.write((record,))
@@ -159,7 +177,9 @@ async def _run(
                 return json.dumps(record_dict(call) if call else None)
             assert writer is not None
             if args.endpoint == "active-calls":
-                report: Report[Any] = inf.pbx_active_calls(args.igrp, args.tz, args.exclude_pii)
+                report: Report[Any] | BulkReport[Any] = inf.pbx_active_calls(
+                    args.igrp, args.tz, args.exclude_pii
+                )
             else:
                 report = inf.pbx_user_status(args.igrp, args.tz, args.sort)
             await _pull(report, writer, progress)
@@ -175,11 +195,22 @@ async def _run(
         assert writer is not None
         if args.command == "click-to-report":
             report = session.click_to_report(
-                args.start, args.end, args.format, click_id=args.click_id, ref=args.ref
+                args.start,
+                args.end,
+                args.format,
+                click_id=args.click_id,
+                ref=args.ref,
+                window=args.window,
+                concurrency=args.concurrency,
             )
         else:
             report = session.leadflow_history(
-                args.start, args.end, sid=args.sid, set_id=args.set_id
+                args.start,
+                args.end,
+                sid=args.sid,
+                set_id=args.set_id,
+                window=args.window,
+                concurrency=args.concurrency,
             )
         await _pull(report, writer, progress)
         return f"{writer.count} records written to {writer.path}"

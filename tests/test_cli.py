@@ -14,6 +14,12 @@ from pathlib import Path
 import pytest
 
 from dialogtech_async._cli import EXIT_INTERRUPTED, main
+from dialogtech_async.testing import (
+    SANDBOX_ACCESS_KEY,
+    SANDBOX_SECRET_ACCESS_KEY,
+    DropMidBody,
+    serve_in_thread,
+)
 
 REPORT = ["click-to-report", "--sandbox", "--quiet", "--start", "2024-01-01", "--end", "2024-01-31"]
 
@@ -76,3 +82,35 @@ def test_sigint_leaves_a_valid_partial_file(tmp_path: Path) -> None:
     for line in lines:
         json.loads(line)  # every line whole
     assert f"interrupted: {len(lines)} records written" in stderr
+
+
+def test_windowed_pull_writes_the_same_records(tmp_path: Path) -> None:
+    whole, windowed = tmp_path / "whole.jsonl", tmp_path / "windowed.jsonl"
+    args = [*REPORT, "--rows", "40"]
+    assert main([*args, "--out", str(whole)]) == 0
+    assert main([*args, "--window", "7d", "--concurrency", "3", "--out", str(windowed)]) == 0
+    # Five windows of 40 sandbox rows each, in date order.
+    records = [json.loads(line) for line in windowed.read_text().splitlines()]
+    assert len(records) == 5 * 40
+    times = [record["click_datetime"] for record in records]
+    assert times == sorted(times)
+
+
+def test_mid_stream_failure_keeps_what_was_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DIALOGTECH_ACCESS_KEY", SANDBOX_ACCESS_KEY)
+    monkeypatch.setenv("DIALOGTECH_SECRET_ACCESS_KEY", SANDBOX_SECRET_ACCESS_KEY)
+    out = tmp_path / "cut.jsonl"
+    with serve_in_thread(rows=1000, chunk_rows=50) as sandbox:
+        sandbox.app.add_fault(DropMidBody(after_records=300), action="report.clickto")
+        args = [a for a in REPORT if a != "--sandbox"]
+        status = main([*args, "--base-url", sandbox.base_url, "--out", str(out)])
+    assert status == 1
+    written = out.read_text().splitlines()
+    assert 0 < len(written) <= 300
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert "StreamInterruptedError" in err[0]
+    assert f"({len(written)} records written to" in err[0]
+    assert SANDBOX_SECRET_ACCESS_KEY not in err[0]
