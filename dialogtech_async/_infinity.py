@@ -145,10 +145,10 @@ class InfinitySession(BaseSession):
         else:
             number = check.e164(src_phone_number or "", "src_phone_number")
             params = params.add("srcPhoneNumber", number)
-        async with self._rows(igrp, "activeCall", params, _ACTIVE_CALL) as report:
-            async for call in report:
-                return call
-        return None
+        # Read the (one-row) body to its end: leaving the iteration early abandons httpx's
+        # body generators, which trio reports as a ResourceWarning (encode/httpx#3686).
+        calls = await self._rows(igrp, "activeCall", params, _ACTIVE_CALL).collect()
+        return calls[0] if calls else None
 
     def _params(self, tz: str | None) -> httpx.QueryParams:
         params = httpx.QueryParams({"format": "jsonarray"})

@@ -96,5 +96,6 @@ class LegacyReportParser:
         if line_end < 0 and undecided == "sniff":
             return "sniff"
         first_line = head if line_end < 0 else head[:line_end]
-        # The click-to report's header has thirteen columns; a message has no comma.
-        return "data" if b"," in first_line else "error"
+        # The API quotes every field of its CSV, the header's too ('"Caller ID","Name",...');
+        # a message is bare text, which may well contain a comma ("Error, invalid date").
+        return "data" if first_line.startswith(b'"') and b"," in first_line else "error"

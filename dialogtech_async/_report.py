@@ -96,6 +96,8 @@ class Report(Generic[T]):
         # A fresh generator the Report does not keep: when a bare `async for` is left
         # early, the generator is dropped at once and the event loop's finalizer closes
         # it, and with it the response (a reference cycle would wait for the GC).
+        if self._iterator is not None:
+            return self._iterator  # `async for` after `anext(report)`: carry on from there
         return self._iterate(typed=True)
 
     async def __anext__(self) -> T:

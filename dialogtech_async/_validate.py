@@ -43,9 +43,9 @@ def digits_id(value: str | int, parameter: str) -> str:
 
 
 def choice(value: object, allowed: tuple[object, ...], parameter: str) -> None:
-    """``value`` must be one of ``allowed`` (a bool only where a bool is listed)."""
-    is_listed_bool = any(option is value for option in allowed)
-    if value not in allowed or (isinstance(value, bool) and not is_listed_bool):
+    """``value`` must be one of ``allowed``, and of its type (True and 1.0 equal 1, but
+    would not be sent as "1")."""
+    if not any(type(option) is type(value) and option == value for option in allowed):
         raise ValidationError(
             f"{parameter} must be one of {', '.join(map(repr, allowed))}, got {value!r}",
             parameter=parameter,

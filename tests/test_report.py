@@ -1,0 +1,365 @@
+"""Report: lazy sending, collect()/rows(), progress, single use, closing, broken streams.
+
+HTTP is mocked with respx; bodies that arrive in chunks, break or hang are respx side
+effects returning an ``httpx.Response`` whose stream is a ``Body`` below. Retries are kept
+fast by swapping the session's RetryPolicy for one with millisecond waits (``fast()``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator, Iterator
+
+import anyio
+import httpx
+import pytest
+import respx
+
+import dialogtech_async as dta
+
+LEGACY = "https://secure.dialogtech.com/ibp_api.php"
+LEADFLOW = "https://dialogtechapis.com/report/v1/leadflow/v2/history"
+AK, SK = "ak-public-1234", "sk-secret-5678"
+START, END = dt.date(2017, 1, 1), dt.date(2017, 1, 31)
+
+HEADER = (
+    b'"Caller ID","Name","Page","Ref","Click Description","Click Date/Time","Number Connected",'
+    b'"Call Duration","Referral Keywords","Referral Domain","IP Address","Call 1 Result",'
+    b'"Call 2 Result"\n'
+)
+ROW_1 = (
+    b'"0001112222","Click to Call","","","On Call Number","Jan 13 2017 10:52 PM","5556667777",'
+    b'"9","","","127.0.0.1","ANSWER","ANSWER"\n'
+)
+ROW_2 = (
+    b'"0001112222","","","","URL based","Feb 01 2017 3:57 PM","9998887777","1","","",'
+    b'"192.168.1.1","ANSWER","ANSWER"'
+)
+SPEC_CSV = HEADER + ROW_1 + ROW_2  # the spec's example, no trailing newline
+KEYS = [
+    "Caller ID",
+    "Name",
+    "Page",
+    "Ref",
+    "Click Description",
+    "Click Date/Time",
+    "Number Connected",
+    "Call Duration",
+    "Referral Keywords",
+    "Referral Domain",
+    "IP Address",
+    "Call 1 Result",
+    "Call 2 Result",
+]
+RAW_1 = dict(
+    zip(
+        KEYS,
+        [
+            "0001112222",
+            "Click to Call",
+            "",
+            "",
+            "On Call Number",
+            "Jan 13 2017 10:52 PM",
+            "5556667777",
+            "9",
+            "",
+            "",
+            "127.0.0.1",
+            "ANSWER",
+            "ANSWER",
+        ],
+        strict=True,
+    )
+)
+
+
+class Body(httpx.AsyncByteStream):
+    """A response body sent in ``chunks``, then failing with ``error`` or hanging."""
+
+    def __init__(self, *chunks: bytes, error: Exception | None = None, hang: bool = False) -> None:
+        self.chunks = chunks
+        self.error = error
+        self.hang = hang
+        self.closed = False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for chunk in self.chunks:
+            yield chunk
+        if self.error is not None:
+            raise self.error
+        if self.hang:
+            await anyio.sleep_forever()
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+def fast(session: dta.Session, max_retries: int = 2) -> dta.Session:
+    """Millisecond retry waits; set before creating Reports (they capture the policy)."""
+    session._retry = dta.RetryPolicy(max_retries=max_retries, backoff_base=0.001, max_backoff=0.01)
+    return session
+
+
+@pytest.fixture
+def mock() -> Iterator[respx.MockRouter]:
+    with respx.mock(assert_all_called=False) as router:
+        yield router
+
+
+async def test_nothing_is_sent_until_iteration(mock: respx.MockRouter) -> None:
+    route = mock.get(LEGACY).respond(200, content=SPEC_CSV)
+    async with dta.Session(AK, SK) as session:
+        report = session.click_to_report(START, END)
+        assert route.call_count == 0
+        async with report:
+            assert route.call_count == 0
+            assert report.status_code is None
+            first = await report.__anext__()
+            assert route.call_count == 1
+            assert first.caller_id == "0001112222"
+    assert route.call_count == 1
+
+
+async def test_collect_and_iteration_give_typed_records(mock: respx.MockRouter) -> None:
+    mock.get(LEGACY).respond(200, content=SPEC_CSV)
+    async with dta.Session(AK, SK) as session:
+        collected = await session.click_to_report(START, END).collect()
+        iterated = [record async for record in session.click_to_report(START, END)]
+    assert collected == iterated
+    assert [record.call_duration for record in collected] == [9, 1]
+    assert collected[1].click_datetime == dt.datetime(2017, 2, 1, 15, 57)
+    assert collected[1].name is None  # empty strings become None
+
+
+async def test_rows_gives_the_raw_dicts(mock: respx.MockRouter) -> None:
+    mock.get(LEGACY).respond(200, content=SPEC_CSV)
+    mock.get(LEADFLOW).respond(200, json={"response": [{"sid": "S1", "talk_seconds": 12}]})
+    async with dta.Session(AK, SK) as session:
+        report = session.click_to_report(START, END)
+        rows = [row async for row in report.rows()]
+        leadflow = [row async for row in session.leadflow_history(sid="S1").rows()]
+    assert len(rows) == 2
+    assert all(type(row) is dict for row in rows)
+    assert rows[0] == RAW_1
+    assert rows[1]["Click Date/Time"] == "Feb 01 2017 3:57 PM"
+    assert report.records_yielded == 2
+    assert leadflow == [{"sid": "S1", "talk_seconds": 12}]
+
+
+async def test_progress_counters(mock: respx.MockRouter) -> None:
+    mock.get(LEGACY).respond(200, content=SPEC_CSV)
+    async with dta.Session(AK, SK) as session:
+        report = session.click_to_report(START, END)
+        assert (report.bytes_read, report.records_yielded, report.content_length) == (0, 0, None)
+        async with report:
+            await report.__anext__()
+            assert report.records_yielded == 1
+            assert 0 < report.bytes_read <= len(SPEC_CSV)
+            assert report.content_length == len(SPEC_CSV)
+            assert report.status_code == 200
+            async for _ in report:
+                pass
+    assert report.records_yielded == 2
+    assert report.bytes_read == len(SPEC_CSV)
+    assert "2 records" in repr(report)
+
+
+async def test_progress_counters_of_a_chunked_body_without_length(
+    mock: respx.MockRouter,
+) -> None:
+    body = Body(HEADER[:10], HEADER[10:] + ROW_1[:5], ROW_1[5:], ROW_2)
+    mock.get(LEGACY).mock(side_effect=lambda request: httpx.Response(200, stream=body))
+    async with dta.Session(AK, SK) as session:
+        report = session.click_to_report(START, END)
+        records = await report.collect()
+    assert len(records) == 2
+    assert report.content_length is None
+    assert report.bytes_read == len(SPEC_CSV)
+    assert report.records_yielded == 2
+
+
+async def test_anext_then_async_for_continues_the_same_iteration(
+    mock: respx.MockRouter,
+) -> None:
+    route = mock.get(LEGACY).respond(200, content=SPEC_CSV)
+    async with dta.Session(AK, SK) as session, session.click_to_report(START, END) as report:
+        first = await anext(report)
+        rest = [record async for record in report]
+    assert first.click_description == "On Call Number"
+    assert [record.click_description for record in rest] == ["URL based"]
+    assert report.records_yielded == 2
+    assert route.call_count == 1
+
+
+async def test_a_report_is_iterated_once(mock: respx.MockRouter) -> None:
+    route = mock.get(LEGACY).respond(200, content=SPEC_CSV)
+    async with dta.Session(AK, SK) as session:
+        report = session.click_to_report(START, END)
+        assert len(await report.collect()) == 2
+        with pytest.raises(RuntimeError, match="once"):
+            [record async for record in report]
+        with pytest.raises(RuntimeError, match="once"):
+            await report.collect()
+        rows_report = session.click_to_report(START, END)
+        [row async for row in rows_report.rows()]
+        with pytest.raises(RuntimeError, match="once"):
+            [record async for record in rows_report]
+    assert route.call_count == 2
+
+
+async def test_closed_session_refuses_requests(mock: respx.MockRouter) -> None:
+    catch_all = mock.route().respond(200, text="Call Connected")
+    session = dta.Session(AK, SK)
+    early = session.click_to_report(START, END)  # made while open, iterated after close
+    await session.aclose()
+    assert session.closed is True
+    with pytest.raises(dta.SessionClosedError):
+        session.click_to_report(START, END)
+    with pytest.raises(dta.SessionClosedError):
+        session.leadflow_history(sid="x")
+    with pytest.raises(dta.SessionClosedError):
+        await session.click_to_call("5551112222", "8772955100")
+    with pytest.raises(dta.SessionClosedError):
+        await early.collect()
+    with pytest.raises(dta.SessionClosedError):
+        async with session:
+            pass
+    await session.aclose()  # a second close is harmless
+    assert catch_all.call_count == 0
+
+
+async def test_closed_infinity_session_refuses_requests(mock: respx.MockRouter) -> None:
+    catch_all = mock.route().respond(200, json=[])
+    async with dta.InfinitySession(api_key="k") as session:
+        pass
+    with pytest.raises(dta.SessionClosedError):
+        session.pbx_active_calls(1)
+    with pytest.raises(dta.SessionClosedError):
+        await session.active_call(1, call_ref="x")
+    assert catch_all.call_count == 0
+
+
+async def test_the_session_closes_its_own_client_only() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, content=SPEC_CSV)
+
+    client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    try:
+        async with dta.Session(AK, SK, http_client=client) as session:
+            records = await session.click_to_report(START, END).collect()
+        assert len(records) == 2
+        assert len(seen) == 1  # the caller's client carried the request
+        assert seen[0].url.params["secret_access_key"] == SK
+        assert session.closed is True
+        assert client.is_closed is False
+        response = await client.get("https://example.com/")  # still usable
+        assert response.status_code == 200
+    finally:
+        await client.aclose()
+
+    async with dta.Session(AK, SK) as owned:
+        own_client = owned._client
+    assert own_client.is_closed is True
+
+
+async def test_break_releases_the_response(mock: respx.MockRouter) -> None:
+    body = Body(HEADER + ROW_1, ROW_2, hang=True)
+    mock.get(LEGACY).mock(side_effect=lambda request: httpx.Response(200, stream=body))
+    async with dta.Session(AK, SK) as session:
+        async with session.click_to_report(START, END) as report:
+            async for _ in report:
+                break
+        assert body.closed is True
+        assert report.records_yielded == 1
+
+
+async def test_an_exception_in_the_consumer_releases_the_response(
+    mock: respx.MockRouter,
+) -> None:
+    body = Body(HEADER + ROW_1, hang=True)
+    mock.get(LEGACY).mock(side_effect=lambda request: httpx.Response(200, stream=body))
+
+    async def consume(report: dta.Report[dta.ClickToRecord]) -> None:
+        async with report:
+            async for _ in report:
+                raise ZeroDivisionError
+
+    async with dta.Session(AK, SK) as session:
+        with pytest.raises(ZeroDivisionError):
+            await consume(session.click_to_report(START, END))
+    assert body.closed is True
+
+
+async def test_cancellation_releases_the_response(mock: respx.MockRouter) -> None:
+    body = Body(HEADER + ROW_1, hang=True)
+    mock.get(LEGACY).mock(side_effect=lambda request: httpx.Response(200, stream=body))
+    got: list[dta.ClickToRecord] = []
+    async with dta.Session(AK, SK) as session:
+        with anyio.move_on_after(0.05) as scope:
+            async for record in session.click_to_report(START, END):
+                got.append(record)
+        assert scope.cancelled_caught
+        assert body.closed is True
+    assert len(got) == 1
+
+
+async def test_stream_broken_after_records_is_not_retried(mock: respx.MockRouter) -> None:
+    route = mock.get(LEGACY).mock(
+        side_effect=lambda request: httpx.Response(
+            200,
+            stream=Body(HEADER, ROW_1, ROW_2[:20], error=httpx.ReadError("connection reset")),
+        )
+    )
+    got: list[dta.ClickToRecord] = []
+
+    async def consume(report: dta.Report[dta.ClickToRecord]) -> None:
+        async for record in report:
+            got.append(record)
+
+    async with dta.Session(AK, SK) as session:
+        fast(session)
+        with pytest.raises(dta.StreamInterruptedError) as caught:
+            await consume(session.click_to_report(START, END))
+    assert len(got) == 1
+    assert caught.value.records_delivered == len(got)
+    assert isinstance(caught.value, dta.TransportError)
+    assert isinstance(caught.value.__cause__, httpx.ReadError)
+    assert route.call_count == 1  # never silently restarted: records would repeat
+
+
+async def test_stream_broken_before_any_record_is_retried(mock: respx.MockRouter) -> None:
+    route = mock.get(LEGACY).mock(
+        side_effect=[
+            httpx.Response(200, stream=Body(HEADER, ROW_1[:30], error=httpx.ReadError("reset"))),
+            httpx.Response(200, stream=Body(HEADER + ROW_1 + ROW_2)),
+        ]
+    )
+    async with dta.Session(AK, SK) as session:
+        fast(session)
+        report = session.click_to_report(START, END)
+        records = await report.collect()
+    assert route.call_count == 2
+    assert [record.call_duration for record in records] == [9, 1]
+    assert report.records_yielded == 2
+    assert report.bytes_read == len(SPEC_CSV)  # counts the body that was delivered
+
+
+async def test_stream_broken_before_records_every_time_is_a_transport_error(
+    mock: respx.MockRouter,
+) -> None:
+    route = mock.get(LEGACY).mock(
+        side_effect=lambda request: httpx.Response(
+            200, stream=Body(HEADER, error=httpx.ReadError("reset"))
+        )
+    )
+    async with dta.Session(AK, SK) as session:
+        fast(session, max_retries=2)
+        with pytest.raises(dta.TransportError) as caught:
+            await session.click_to_report(START, END).collect()
+    assert not isinstance(caught.value, dta.StreamInterruptedError)
+    assert isinstance(caught.value.__cause__, httpx.ReadError)
+    assert route.call_count == 3
