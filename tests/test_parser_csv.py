@@ -2,32 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-from types import ModuleType
-
+import _fixtures as fx
 import pytest
 
 import dialogtech_async as dta
 from dialogtech_async.parsers import CSVParser
-
-
-def _load_fixtures() -> ModuleType:
-    name = "_dialogtech_async_test_fixtures"
-    if name not in sys.modules:
-        path = Path(__file__).with_name("_fixtures.py")
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-fx = _load_fixtures()
-
 
 # --- the spec's example ----------------------------------------------------------------
 

@@ -2,36 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 import tracemalloc
 from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
+import _fixtures as fx
 import pytest
 
 import dialogtech_async as dta
 from dialogtech_async.parsers import JSONParser
-
-
-def _load_fixtures() -> ModuleType:
-    name = "_dialogtech_async_test_fixtures"
-    if name not in sys.modules:
-        path = Path(__file__).with_name("_fixtures.py")
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-fx = _load_fixtures()
 
 
 def _walk(value: Any) -> Iterator[Any]:

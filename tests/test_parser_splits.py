@@ -7,38 +7,19 @@ a UTF-8 byte order mark or between the bytes of one UTF-8 character.
 from __future__ import annotations
 
 import csv
-import importlib.util
 import io
 import json
-import sys
 from collections.abc import Callable
 from decimal import Decimal
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
+import _fixtures as fx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import dialogtech_async as dta
 from dialogtech_async.parsers import CSVParser, JSONParser, XMLParser
-
-
-def _load_fixtures() -> ModuleType:
-    name = "_dialogtech_async_test_fixtures"
-    if name not in sys.modules:
-        path = Path(__file__).with_name("_fixtures.py")
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-fx = _load_fixtures()
 
 ParserFactory = Callable[[], Any]
 

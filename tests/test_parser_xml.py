@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import socket
-import sys
 import time
 import tracemalloc
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
+import _fixtures as fx
 import pytest
 from defusedxml.common import (
     DefusedXmlException,
@@ -22,22 +19,6 @@ from defusedxml.common import (
 
 import dialogtech_async as dta
 from dialogtech_async.parsers import XMLParser
-
-
-def _load_fixtures() -> ModuleType:
-    name = "_dialogtech_async_test_fixtures"
-    if name not in sys.modules:
-        path = Path(__file__).with_name("_fixtures.py")
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-fx = _load_fixtures()
 
 PROLOG = b"<?xml version='1.0' encoding='iso-8859-1'?>\n"
 

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import importlib.util
-import sys
 from decimal import Decimal
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
+import _fixtures as fx
 import attrs
 import cattrs
 import pytest
@@ -18,22 +15,6 @@ import pytest
 import dialogtech_async as dta
 from dialogtech_async._convert import RecordConverter, configure_converter, snake_case
 from dialogtech_async.parsers import CSVParser, JSONParser, XMLParser
-
-
-def _load_fixtures() -> ModuleType:
-    name = "_dialogtech_async_test_fixtures"
-    if name not in sys.modules:
-        path = Path(__file__).with_name("_fixtures.py")
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-fx = _load_fixtures()
 
 UTC = dt.timezone.utc
 HOUR = dt.timedelta(hours=1)
