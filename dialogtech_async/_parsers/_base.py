@@ -23,3 +23,24 @@ class Parser(Protocol):
     def close(self) -> list[Row]:
         """Mark the end of input; return the last rows, or raise if the body is incomplete."""
         ...
+
+
+class KeepsFaults:
+    """The rule every parser follows on a malformed body.
+
+    The rows completed before the fault are returned first; the fault is raised by the
+    call that has none left to return, and again by every later call.
+    """
+
+    _fault: Exception | None = None
+
+    def _raise_kept_fault(self) -> None:
+        if self._fault is not None:
+            raise self._fault
+
+    def _keep_fault(self, error: Exception, *, rows_before: bool) -> None:
+        """Keep ``error`` for later calls; raise it now unless rows come before it."""
+        error.__suppress_context__ = True  # the parser's own error says what went wrong
+        self._fault = error
+        if not rows_before:
+            raise error

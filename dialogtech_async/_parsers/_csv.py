@@ -9,14 +9,14 @@ from collections.abc import Iterator
 from itertools import repeat
 
 from .._exceptions import ResponseFormatError
-from ._base import Row
+from ._base import KeepsFaults, Row
 
 _BOM = codecs.BOM_UTF8
 _QUOTE = b'"'
 _NEWLINE = b"\n"
 
 
-class CSVParser:
+class CSVParser(KeepsFaults):
     """Push parser for CSV with a header row (RFC 4180).
 
     Quoted fields may hold commas, doubled quotes and line breaks; lines end in CRLF or
@@ -46,7 +46,6 @@ class CSVParser:
         self._fieldnames: list[str] | None = None
         self._records = 0
         self._closed = False
-        self._error: ResponseFormatError | None = None
 
     @property
     def fieldnames(self) -> list[str] | None:
@@ -55,8 +54,7 @@ class CSVParser:
 
     def feed(self, data: bytes) -> list[Row]:
         """Consume a chunk of the body; return the records it completed."""
-        if self._error is not None:
-            raise self._error
+        self._raise_kept_fault()
         if self._closed:
             raise RuntimeError("feed() after close()")
         buf = self._tail + data if self._tail else data
@@ -78,8 +76,7 @@ class CSVParser:
 
     def close(self) -> list[Row]:
         """Mark the end of the body; return the last record (it needs no line break)."""
-        if self._error is not None:
-            raise self._error
+        self._raise_kept_fault()
         if self._closed:
             return []
         self._closed = True
@@ -88,12 +85,12 @@ class CSVParser:
             buf = buf[len(_BOM) :]
             self._tail_offset = len(_BOM)
         if buf.count(_QUOTE) % 2:
-            self._error = ResponseFormatError(
+            unterminated = ResponseFormatError(
                 "CSV body ends inside a quoted field",
                 record_index=self._records,
                 byte_offset=self._tail_offset,
             )
-            raise self._error
+            self._keep_fault(unterminated, rows_before=False)
         return self._parse(buf, self._tail_offset) if buf else []
 
     def _parse(self, chunk: bytes, offset: int) -> list[Row]:
@@ -104,14 +101,13 @@ class CSVParser:
             # The whole records before the bad bytes come first, as if fed one by one.
             end = _last_record_end(chunk[: exc.start])
             before = self._parse(chunk[:end], offset) if end else []
-            if self._error is None:
-                self._error = ResponseFormatError(
+            if self._fault is None:  # else a bad row before the bad bytes came first
+                undecodable = ResponseFormatError(
                     f"CSV body is not valid {self._encoding}: {exc.reason}",
                     record_index=self._records,
                     byte_offset=offset + exc.start,
                 )
-            if not before:
-                raise self._error from None
+                self._keep_fault(undecodable, rows_before=bool(before))
             return before
         header_in_text = self._fieldnames is None
         try:
@@ -170,9 +166,7 @@ class CSVParser:
             record_index=self._records + len(good),
             byte_offset=offset + len(text[:char_offset].encode(self._encoding)),
         )
-        self._error = error  # every later call raises it too
-        if not good:
-            raise error
+        self._keep_fault(error, rows_before=bool(good))
         return self._records_of(good)
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import ijson
 
 from .._exceptions import APIStatusError, ResponseFormatError, in_band_error
-from ._base import Row
+from ._base import KeepsFaults, Row
 
 # How much of a body's start may be held while deciding its shape: enough for any
 # wrapper key or error message the APIs send, small enough to bound memory.
@@ -21,7 +21,7 @@ _FIRST_MEMBER = re.compile(rb'\{\s*"((?:[^"\\]|\\.)*)"\s*:\s*(\S)', re.DOTALL)
 _EMPTY_OBJECT = re.compile(rb"\{\s*\}", re.DOTALL)
 
 
-class JSONParser:
+class JSONParser(KeepsFaults):
     """Push parser yielding the records of a JSON body, whatever shape the API chose.
 
     - a top-level array: its elements;
@@ -51,13 +51,11 @@ class JSONParser:
         self._items: list[Any] = ijson.sendable_list()
         self._coro: Any = None
         self._finish: Callable[[], list[Row]] | None = None
-        self._error: Exception | None = None
         self._closed = False
 
     def feed(self, data: bytes) -> list[Row]:
         """Consume a chunk of the body; return the records it completed."""
-        if self._error is not None:
-            raise self._error
+        self._raise_kept_fault()
         if self._closed:
             raise RuntimeError("feed() after close()")
         if self._coro is not None:
@@ -68,8 +66,7 @@ class JSONParser:
 
     def close(self) -> list[Row]:
         """Mark the end of the body; raise if it is incomplete."""
-        if self._error is not None:
-            raise self._error
+        self._raise_kept_fault()
         if self._closed:
             return []
         self._closed = True
@@ -83,8 +80,7 @@ class JSONParser:
         try:
             self._coro.close()
         except ijson.JSONError as exc:
-            self._error = self._malformed(exc)
-            raise self._error from None
+            self._keep_fault(self._malformed(exc), rows_before=False)
         return rows + self._take()
 
     def _hold(self, data: bytes) -> None:
@@ -144,10 +140,7 @@ class JSONParser:
         try:
             self._coro.send(data)
         except ijson.JSONError as exc:
-            error = self._malformed(exc)
-            self._error = error  # hand over the records before the fault first
-            if not self._items:
-                raise error from None
+            self._keep_fault(self._malformed(exc), rows_before=bool(self._items))
         self._offset += len(data)
         return self._take()
 
@@ -160,9 +153,7 @@ class JSONParser:
                     f"JSON record is a {type(row).__name__}, not an object",
                     record_index=self._records,
                 )
-                self._error = error  # hand over the records before the fault first
-                if not position:
-                    raise error
+                self._keep_fault(error, rows_before=position > 0)
                 return rows[:position]
             self._records += 1
         return rows

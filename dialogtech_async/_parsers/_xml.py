@@ -8,10 +8,10 @@ from xml.parsers import expat
 from defusedxml.common import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 
 from .._exceptions import ResponseFormatError, UnsafeXMLError
-from ._base import Row
+from ._base import KeepsFaults, Row
 
 
-class XMLParser:
+class XMLParser(KeepsFaults):
     """Push parser yielding one dict per record element (child tag -> text).
 
     The document's encoding comes from its XML declaration (the legacy DialogTech API
@@ -33,7 +33,6 @@ class XMLParser:
         self._rows: list[Row] = []
         self._records = 0
         self._closed = False
-        self._error: ResponseFormatError | None = None
         parser = expat.ParserCreate()
         # Fewer, larger text callbacks; a text node split across feeds is still joined.
         parser.buffer_text = True
@@ -87,16 +86,14 @@ class XMLParser:
 
     def feed(self, data: bytes) -> list[Row]:
         """Consume a chunk of the document; return the records it completed."""
-        if self._error is not None:
-            raise self._error
+        self._raise_kept_fault()
         if self._closed:
             raise RuntimeError("feed() after close()")
         return self._parse(data, final=False)
 
     def close(self) -> list[Row]:
         """Mark the end of the document; raise if it is incomplete."""
-        if self._error is not None:
-            raise self._error
+        self._raise_kept_fault()
         if self._closed:
             return []
         self._closed = True
@@ -124,10 +121,7 @@ class XMLParser:
     def _fail(self, error: ResponseFormatError, *, cause: Exception | None) -> None:
         """Raise ``error`` now, or after handing over the records completed before it."""
         error.__cause__ = cause
-        error.__suppress_context__ = True
-        self._error = error  # every later call raises it too
-        if not self._rows:
-            raise error
+        self._keep_fault(error, rows_before=bool(self._rows))
 
     def _refuse_skipped_entity(self, name: str, _is_parameter_entity: bool) -> NoReturn:
         parser = self._parser
