@@ -262,16 +262,17 @@ class RecordConverter(Generic[T]):
                 gathered.append((key, _PREFIX_FIELDS[prefix], key[len(prefix) :]))
             else:
                 extra.append(key)
-        structure = self._generate(renames)
         reads = tuple(
             (key, field, self._converter.get_structure_hook(self._types[field]), self._types[field])
             for field, key in renames.items()
         )
-        layout = _Layout(structure, tuple(extra), tuple(gathered), reads)
+        layout = _Layout(self._generate(reads), tuple(extra), tuple(gathered), reads)
         self._layouts[keys] = layout
         return layout
 
-    def _generate(self, renames: dict[str, str]) -> Callable[[Mapping[str, Any]], Any]:
+    def _generate(
+        self, reads: tuple[tuple[str, str, Callable[[Any, Any], Any], Any], ...]
+    ) -> Callable[[Mapping[str, Any]], Any]:
         """Compile one function building a record from a row of this layout.
 
         Each field reads its key once; the common case, non-empty text, is handled
@@ -281,9 +282,8 @@ class RecordConverter(Generic[T]):
         """
         namespace: dict[str, Any] = {"cls": self.record_type, "click": parse_click_to_time}
         arguments = []
-        for number, (field, key) in enumerate(renames.items()):
-            type_ = self._types[field]
-            namespace[f"h{number}"] = self._converter.get_structure_hook(type_)
+        for number, (key, field, hook, type_) in enumerate(reads):
+            namespace[f"h{number}"] = hook
             namespace[f"t{number}"] = type_
             slow = f"h{number}(v, t{number})"
             read = f"(v := o[{key!r}]).__class__ is str and v"
