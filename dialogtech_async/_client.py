@@ -199,7 +199,7 @@ class BaseSession:
             pass  # the status says enough
         finally:
             await response.aclose()
-        message = redact_text(error_message(body), self._secrets)
+        message = redact_text(status_body_message(body), self._secrets)
         return status_error(
             response.status_code,
             message or response.reason_phrase,
@@ -208,7 +208,7 @@ class BaseSession:
         )
 
 
-def error_message(body: bytes) -> str:
+def status_body_message(body: bytes) -> str:
     """The API's message in an error body: a JSON string, a JSON object's message, or text."""
     text = body.decode("utf-8", "replace").strip()
     try:

@@ -24,7 +24,7 @@ from ._exceptions import ResponseFormatError, ValidationError, in_band_error
 from ._legacy import MAX_MESSAGE_BYTES, LegacyReportParser, error_message
 from ._parsers import CSVParser, JSONParser, Parser, XMLParser
 from ._records import CallResult, ClickToRecord, LeadFlowCall
-from ._redact import mask
+from ._redact import REDACTED, mask
 from ._report import Report
 
 #: The legacy API's single entry point (spec: "Base URL ... ibp_api.php").
@@ -99,7 +99,7 @@ class Session(BaseSession):
 
     def __repr__(self) -> str:
         return (
-            f"Session(access_key={self._access_key!r}, secret_access_key={mask('')!r},"
+            f"Session(access_key={self._access_key!r}, secret_access_key={REDACTED!r},"
             f" api_key={mask(self._api_key)!r}, base_url={str(self._base_url)!r},"
             f" closed={self.closed})"
         )

@@ -16,7 +16,7 @@ from ._convert import RecordConverter
 from ._exceptions import ValidationError
 from ._parsers import JSONParser
 from ._records import ActiveCall, PbxActiveCall, PbxUserStatus
-from ._redact import mask
+from ._redact import REDACTED
 from ._report import Report, T
 
 #: Infinity's documented sort types, each optionally suffixed -asc or -desc.
@@ -79,9 +79,9 @@ class InfinitySession(BaseSession):
 
     def __repr__(self) -> str:
         credentials = (
-            f"username={self._username!r}, password={mask('')!r}"
+            f"username={self._username!r}, password={REDACTED!r}"
             if self._username is not None
-            else f"api_key={mask('')!r}"
+            else f"api_key={REDACTED!r}"
         )
         return (
             f"InfinitySession({credentials}, base_url={str(self._base_url)!r},"
