@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Generator
 
 import httpx
 
 from ._redact import basic_token, secret_forms
+
+
+def from_env(value: str | None, variable: str) -> str | None:
+    """A credential passed in, or else the environment's ``variable``."""
+    return value if value is not None else os.environ.get(variable)
 
 
 class SecretAuth(httpx.Auth):

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from typing import Literal, overload
 
 import httpx
 
 from . import _validate as check
-from ._auth import DialogTechHeaderAuth, LegacyKeyAuth
+from ._auth import DialogTechHeaderAuth, LegacyKeyAuth, from_env
 from ._bulk import BulkReport, split_range, windowed
 from ._client import BaseSession
 from ._config import (
@@ -40,7 +39,7 @@ _LEADFLOW = RecordConverter(LeadFlowCall)
 
 
 def _credential(value: str | None, variable: str, parameter: str) -> str:
-    found = value if value is not None else os.environ.get(variable)
+    found = from_env(value, variable)
     if not found:
         raise ValidationError(
             f"{parameter} is required (pass it, or set {variable})", parameter=parameter
@@ -83,7 +82,7 @@ class Session(BaseSession):
     ) -> None:
         self._access_key = _credential(access_key, "DIALOGTECH_ACCESS_KEY", "access_key")
         secret = _credential(secret_access_key, "DIALOGTECH_SECRET_ACCESS_KEY", "secret_access_key")
-        api_key = api_key if api_key is not None else os.environ.get("DIALOGTECH_API_KEY")
+        api_key = from_env(api_key, "DIALOGTECH_API_KEY")
         self._api_key = api_key
         self._newest_base_url = httpx.URL(newest_base_url)
         self._newest_auth = DialogTechHeaderAuth(self._access_key, secret, api_key)

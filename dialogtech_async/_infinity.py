@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Sequence
 
 import httpx
 
 from . import _validate as check
-from ._auth import InfinityApiKeyAuth, InfinityBasicAuth, SecretAuth
+from ._auth import InfinityApiKeyAuth, InfinityBasicAuth, SecretAuth, from_env
 from ._client import BaseSession
 from ._config import DEFAULT_MAX_RETRIES, INFINITY_BASE_URL
 from ._convert import RecordConverter
@@ -29,9 +28,9 @@ _PBX_USER_STATUS = RecordConverter(PbxUserStatus)
 
 
 def _auth(username: str | None, password: str | None, api_key: str | None) -> SecretAuth:
-    api_key = api_key if api_key is not None else os.environ.get("INFINITY_API_KEY")
-    username = username if username is not None else os.environ.get("INFINITY_USERNAME")
-    password = password if password is not None else os.environ.get("INFINITY_PASSWORD")
+    api_key = from_env(api_key, "INFINITY_API_KEY")
+    username = from_env(username, "INFINITY_USERNAME")
+    password = from_env(password, "INFINITY_PASSWORD")
     if username and password:
         return InfinityBasicAuth(username, password)
     if api_key:
