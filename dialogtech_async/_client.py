@@ -120,7 +120,12 @@ class BaseSession:
             return await self._send("GET", url, params, idempotent=True, auth=auth)
 
         return Report(
-            open_response, make_parser, convert, retry=self._retry, description=description
+            open_response,
+            make_parser,
+            convert,
+            retry=self._retry,
+            transport_error=self._transport_error,
+            description=description,
         )
 
     async def _send(

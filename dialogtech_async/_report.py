@@ -11,7 +11,6 @@ import httpx
 
 from ._exceptions import StreamInterruptedError, TransportError
 from ._parsers import Parser, Row
-from ._redact import redact_url
 from ._retry import RetryPolicy
 
 T = TypeVar("T")
@@ -20,6 +19,8 @@ T = TypeVar("T")
 Opener = Callable[[], Awaitable[httpx.Response]]
 #: Builds a parser for a response (its charset, its format).
 ParserFactory = Callable[[httpx.Response], Parser]
+#: The session's one translation of an httpx transport failure into our error.
+TransportErrorFn = Callable[[httpx.TransportError, httpx.Request], TransportError]
 #: Converts a batch of raw rows, given the first row's index in the report.
 ConverterFn = Callable[[list[Row], int], list[T]]
 
@@ -51,12 +52,14 @@ class Report(Generic[T]):
         convert: ConverterFn[T],
         *,
         retry: RetryPolicy,
+        transport_error: TransportErrorFn,
         description: str,
     ) -> None:
         self._open_response = open_response
         self._make_parser = make_parser
         self._convert = convert
         self._retry = retry
+        self._transport_error = transport_error
         self._description = description
         self._response: httpx.Response | None = None
         self._chunks: AsyncIterator[bytes] | None = None
@@ -151,13 +154,15 @@ class Report(Generic[T]):
                 await self._release()
                 return rows
             except httpx.TransportError as exc:
+                assert self._response is not None  # set with the chunks by _start()
+                request = self._response.request
                 await self._release()
                 if self.records_yielded == 0 and self._restarts < self._retry.max_retries:
                     # Nothing was delivered, so starting over repeats nothing.
                     await anyio.sleep(self._retry.delay(self._restarts))
                     self._restarts += 1
                     continue
-                raise self._interrupted(exc) from exc
+                raise self._interrupted(exc, request) from exc
             self.bytes_read += len(chunk)
             rows = self._parser.feed(chunk)
             if rows:
@@ -174,15 +179,14 @@ class Report(Generic[T]):
         self._chunks = response.aiter_bytes()
         self.bytes_read = 0
 
-    def _interrupted(self, exc: httpx.TransportError) -> TransportError:
-        url = redact_url(exc.request.url) if _has_request(exc) else self._description
-        reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-        if self.records_yielded:
-            return StreamInterruptedError(
-                f"connection broke after {self.records_yielded} records of {url} ({reason})",
-                records_delivered=self.records_yielded,
-            )
-        return TransportError(f"connection broke while reading {url} ({reason})")
+    def _interrupted(self, exc: httpx.TransportError, request: httpx.Request) -> TransportError:
+        error = self._transport_error(exc, request)
+        if not self.records_yielded:
+            return error
+        return StreamInterruptedError(
+            f"connection broke after {self.records_yielded} records: {error}",
+            records_delivered=self.records_yielded,
+        )
 
     async def _release(self) -> None:
         response, self._response, self._chunks = self._response, None, None
@@ -190,11 +194,3 @@ class Report(Generic[T]):
             # Shielded: a cancelled task must still hand its connection back to the pool.
             with anyio.CancelScope(shield=True):
                 await response.aclose()
-
-
-def _has_request(exc: httpx.TransportError) -> bool:
-    try:
-        exc.request  # noqa: B018 - raises RuntimeError when no request is attached
-    except RuntimeError:
-        return False
-    return True
