@@ -6,6 +6,7 @@ import base64
 import logging
 import threading
 from collections import Counter
+from collections.abc import Collection
 from urllib.parse import quote, quote_plus
 
 import httpx
@@ -47,20 +48,26 @@ class _SecretFilter(logging.Filter):
         super().__init__("dialogtech_async.redact")
         self._secrets: Counter[str] = Counter()
         self._lock = threading.Lock()
+        # What filter() reads: replaced whole, never changed in place, so records logged
+        # from other threads need no lock.
+        self._current: frozenset[str] = frozenset()
 
     def add(self, secrets: set[str]) -> None:
         with self._lock:
             self._secrets.update(secrets)
+            self._current = frozenset(self._secrets)
 
     def remove(self, secrets: set[str]) -> None:
         with self._lock:
             self._secrets.subtract(secrets)
             self._secrets = +self._secrets  # drop the ones no session holds any more
+            self._current = frozenset(self._secrets)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if self._secrets:
+        current = self._current
+        if current:
             message = record.getMessage()
-            redacted = redact_text(message, set(self._secrets))
+            redacted = redact_text(message, current)
             if redacted != message:
                 record.msg, record.args = redacted, None
         return True
@@ -81,7 +88,7 @@ def unregister_secrets(secrets: set[str]) -> None:
     _FILTER.remove(secrets)
 
 
-def redact_text(text: str, secrets: set[str]) -> str:
+def redact_text(text: str, secrets: Collection[str]) -> str:
     """``text`` with every form of ``secrets`` replaced by ``***``."""
     # Longest first, so a secret containing another is replaced whole.
     for secret in sorted(secrets, key=len, reverse=True):
