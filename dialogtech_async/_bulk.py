@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import sys
 from collections import deque
@@ -11,6 +12,8 @@ from typing import Any, Generic, TypeVar
 
 import anyio
 import attrs
+from anyio.abc import TaskGroup
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from ._exceptions import StreamInterruptedError, ValidationError
 from ._report import Report
@@ -43,16 +46,22 @@ class _Window(Generic[T]):
     report: Report[T]
     buffer: deque[T] = attrs.field(factory=deque)
     done: bool = False
+    #: The batches read ahead by this window's task, both ends (inside ``async with`` only).
+    batches: MemoryObjectReceiveStream[Any] | None = None
+    sender: MemoryObjectSendStream[Any] | None = None
 
 
 class BulkReport(Generic[T]):
     """Several reports read as one, in order, ``concurrency`` of them at a time.
 
-    While the caller reads the first window, the next ``concurrency - 1`` are opened
-    and read one parse step (about one network chunk) ahead, so waiting for the server
-    overlaps but memory stays bounded by ``concurrency`` chunks' worth of records. All
-    work happens inside the caller's ``await``: no task outlives it, so cancellation and
-    errors behave as with one Report.
+    At most ``concurrency`` windows are open at once, each read at most one parse step
+    (about one network chunk) ahead of the caller, so memory stays bounded by
+    ``concurrency`` chunks' worth of records.
+
+    Inside ``async with`` (and in ``collect()``), each open window has a reader task
+    owned by the BulkReport's task group, so a slow window never holds up the others.
+    A bare ``async for`` cannot own tasks across its ``yield``s; there the windows are
+    advanced together in rounds, each inside the caller's ``await``.
     """
 
     def __init__(self, reports: Sequence[Report[T]], *, concurrency: int) -> None:
@@ -61,6 +70,8 @@ class BulkReport(Generic[T]):
         self._windows = [_Window(report) for report in reports]
         self._concurrency = concurrency
         self._started = False
+        self._group: TaskGroup | None = None
+        self._slots = anyio.Semaphore(concurrency)
         #: Records handed to the caller so far.
         self.records_yielded = 0
 
@@ -78,6 +89,13 @@ class BulkReport(Generic[T]):
         return None
 
     async def __aenter__(self) -> BulkReport[T]:
+        if self._group is None and not self._started:
+            for window in self._windows:
+                window.sender, window.batches = anyio.create_memory_object_stream[Any](1)
+            group = anyio.create_task_group()
+            await group.__aenter__()
+            self._group = group
+            group.start_soon(self._open_windows)
         return self
 
     async def __aexit__(
@@ -86,7 +104,19 @@ class BulkReport(Generic[T]):
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        await self.aclose()
+        group, self._group = self._group, None
+        try:
+            if group is not None:
+                group.cancel_scope.cancel()  # the readers of windows not yet consumed
+                # Not handed the caller's exception: the group would wrap it in an
+                # ExceptionGroup; it propagates unchanged when this method returns.
+                await group.__aexit__(None, None, None)
+        finally:
+            for window in self._windows:  # readers close their own; these never started
+                if window.sender is not None:
+                    window.sender.close()
+            with anyio.CancelScope(shield=True):
+                await self.aclose()
 
     def __aiter__(self) -> AsyncIterator[T]:
         return self._iterate()
@@ -99,6 +129,8 @@ class BulkReport(Generic[T]):
     async def aclose(self) -> None:
         """Close every window's response."""
         for window in self._windows:
+            if window.batches is not None:
+                window.batches.close()  # a reader still sending sees BrokenResourceError
             await window.report.aclose()
 
     async def _iterate(self) -> AsyncIterator[T]:
@@ -121,38 +153,87 @@ class BulkReport(Generic[T]):
                 await self.aclose()
 
     async def _advance(self, head: int) -> None:
-        """One step for the head window and for each idle window ahead of it, together."""
+        """Bring the head window's next records (or its end) into its buffer."""
+        window = self._windows[head]
+        if window.batches is not None:
+            await self._receive(window)
+            return
+        # One step for the head window and for each idle window ahead of it, together.
         ahead = self._windows[head : head + self._concurrency]
-        due = [w for w in ahead if not w.done and (w is ahead[0] or not w.buffer)]
+        due = [w for w in ahead if not w.done and (w is window or not w.buffer)]
         try:
             async with anyio.create_task_group() as group:
-                for window in due:
-                    group.start_soon(self._step, window)
+                for each in due:
+                    group.start_soon(self._step_into_buffer, each)
         except BaseExceptionGroup as group_error:
-            raise self._first(group_error) from None
+            error: BaseException = group_error
+            while isinstance(error, BaseExceptionGroup):
+                error = error.exceptions[0]  # the head window's, as it came first
+        else:
+            return
+        raise self._adjusted(error)
 
-    async def _step(self, window: _Window[T]) -> None:
+    async def _step_into_buffer(self, window: _Window[T]) -> None:
+        batch = await self._step(window)
+        if batch is None:
+            window.done = True
+        else:
+            window.buffer.extend(batch)
+
+    async def _step(self, window: _Window[T]) -> list[T] | None:
+        """The window's next converted records; None at its end."""
         report = window.report
         rows = await report._next_rows()
         if rows is None:
-            window.done = True
-            return
-        window.buffer.extend(report._convert(rows, report._rows_read))
+            return None
+        batch = report._convert(rows, report._rows_read)
         report._rows_read += len(rows)
-        # Buffered counts as delivered: the window must never restart and repeat them.
+        # Read counts as delivered: the window must never restart and repeat them.
         report.records_yielded += len(rows)
+        return batch
 
-    def _first(self, group_error: BaseExceptionGroup[Any]) -> BaseException:
-        """The error to raise for a failed step (the head window's, as it came first)."""
-        error: BaseException = group_error
-        while isinstance(error, BaseExceptionGroup):
-            error = error.exceptions[0]
-        if isinstance(error, StreamInterruptedError):
-            return StreamInterruptedError(
-                f"{error} (bulk pull: {self.records_yielded} records delivered in all)",
-                records_delivered=self.records_yielded,
-            )
-        return error
+    async def _open_windows(self) -> None:
+        """Start a reader for each window in order, as the caller frees a slot."""
+        assert self._group is not None
+        for window in self._windows:
+            await self._slots.acquire()
+            self._group.start_soon(self._read_ahead, window)
+
+    async def _read_ahead(self, window: _Window[T]) -> None:
+        """A window's reader task: its batches, then its end or its error, to the caller."""
+        assert window.sender is not None  # made by __aenter__
+        with window.sender as send:
+            try:
+                while (batch := await self._step(window)) is not None:
+                    await send.send(batch)
+            except anyio.BrokenResourceError:
+                return  # the caller stopped reading
+            except Exception as exc:  # handed to the caller, who raises it in order
+                with contextlib.suppress(anyio.BrokenResourceError):
+                    await send.send(exc)
+
+    async def _receive(self, window: _Window[T]) -> None:
+        assert window.batches is not None
+        try:
+            batch = await window.batches.receive()
+        except anyio.EndOfStream:
+            window.done = True
+            self._slots.release()  # the next window may open
+            return
+        if isinstance(batch, Exception):
+            raise self._adjusted(batch)
+        window.buffer.extend(batch)
+
+    def _adjusted(self, error: BaseException) -> BaseException:
+        """A window's error as the caller should see it: counts are of the whole pull."""
+        if not isinstance(error, StreamInterruptedError):
+            return error
+        adjusted = StreamInterruptedError(
+            f"{error} (bulk pull: {self.records_yielded} records delivered in all)",
+            records_delivered=self.records_yielded,
+        )
+        adjusted.__cause__ = error
+        return adjusted
 
 
 def windowed(

@@ -1,0 +1,179 @@
+"""Bulk pulls: windows read together, yielded in order, bounded, errors in place."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+import anyio
+import pytest
+
+import dialogtech_async as dta
+from dialogtech_async._bulk import split_range
+from dialogtech_async.testing import (
+    SANDBOX_ACCESS_KEY,
+    SANDBOX_SECRET_ACCESS_KEY,
+    ChunkLatency,
+    DropMidBody,
+    ErrorStatus,
+    Latency,
+    RunningSandbox,
+    click_to_rows,
+    serve_in_thread,
+)
+
+START = dt.date(2024, 1, 1)
+WEEK = dt.timedelta(days=7)
+END = START + 12 * WEEK - dt.timedelta(days=1)  # twelve whole weeks
+ROWS = 60  # per window: the sandbox gives each request this many rows
+
+
+@pytest.fixture(params=["asyncio", "trio"])
+def anyio_backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def sandbox() -> Iterator[RunningSandbox]:
+    with serve_in_thread(rows=ROWS, chunk_rows=10) as running:
+        yield running
+
+
+def session(sandbox: RunningSandbox) -> dta.Session:
+    s = dta.Session(SANDBOX_ACCESS_KEY, SANDBOX_SECRET_ACCESS_KEY, base_url=sandbox.base_url)
+    s._retry = dta.RetryPolicy(max_retries=2, backoff_base=0.001, max_backoff=0.01)
+    return s
+
+
+def expected_callers() -> list[str | None]:
+    callers: list[str | None] = []
+    for first, last in split_range(START, END, WEEK, dt.timedelta(days=1)):
+        callers += [row["Caller ID"] for row in click_to_rows(first, last, rows=ROWS)]
+    return callers
+
+
+def test_split_range_covers_the_range_without_overlap() -> None:
+    day = dt.timedelta(days=1)
+    windows = split_range(dt.date(2024, 1, 1), dt.date(2024, 1, 10), WEEK, day)
+    assert windows == [
+        (dt.date(2024, 1, 1), dt.date(2024, 1, 7)),
+        (dt.date(2024, 1, 8), dt.date(2024, 1, 10)),
+    ]
+    with pytest.raises(dta.ValidationError) as caught:
+        split_range(dt.date(2024, 1, 1), dt.date(2024, 1, 2), dt.timedelta(hours=1), day)
+    assert caught.value.parameter == "window"
+
+
+@pytest.mark.anyio
+async def test_context_managed_pull_is_complete_and_in_order(sandbox: RunningSandbox) -> None:
+    sandbox.app.add_fault(Latency(0.02), action="report.clickto", times=None)
+    async with session(sandbox) as s:
+        report = s.click_to_report(START, END, window=WEEK, concurrency=4)
+        async with report:
+            callers = [record.caller_id async for record in report]
+    assert callers == expected_callers()
+    assert sandbox.app.requests["report.clickto"] == 12
+
+
+@pytest.mark.anyio
+async def test_bare_async_for_is_complete_and_in_order(sandbox: RunningSandbox) -> None:
+    async with session(sandbox) as s:
+        callers = [
+            record.caller_id
+            async for record in s.click_to_report(START, END, window=WEEK, concurrency=4)
+        ]
+    assert callers == expected_callers()
+
+
+@pytest.mark.anyio
+async def test_no_more_than_concurrency_windows_are_open(sandbox: RunningSandbox) -> None:
+    sandbox.app.add_fault(ChunkLatency(0.01), action="report.clickto", times=None)
+    most = 0
+    async with session(sandbox) as s:
+        report = s.click_to_report(START, END, window=WEEK, concurrency=3)
+        async with report:
+            async for _ in report:
+                most = max(most, sandbox.open_connections())
+    assert 1 <= most <= 3
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("managed", [True, False])
+async def test_an_error_status_is_raised_and_nothing_is_delivered_twice(
+    sandbox: RunningSandbox, managed: bool
+) -> None:
+    sandbox.app.add_fault(ErrorStatus(404), action="report.clickto")
+    received: list[dta.ClickToRecord] = []
+
+    async def pull(s: dta.Session) -> None:
+        report = s.click_to_report(START, END, window=WEEK, concurrency=4)
+        if managed:
+            async with report:
+                async for record in report:
+                    received.append(record)
+        else:
+            async for record in report:
+                received.append(record)
+
+    async with session(sandbox) as s:
+        with pytest.raises(dta.NotFoundError):
+            await pull(s)
+    # The first window's request failed (404 is not retried): records come only in order.
+    assert [r.caller_id for r in received] == expected_callers()[: len(received)]
+    assert len(received) < 12 * ROWS
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("managed", [True, False])
+async def test_a_broken_window_reports_the_whole_pulls_count(
+    sandbox: RunningSandbox, managed: bool
+) -> None:
+    received: list[dta.ClickToRecord] = []
+
+    async def pull(s: dta.Session) -> None:
+        report = s.click_to_report(START, END, window=WEEK, concurrency=2)
+        if managed:
+            async with report:
+                async for record in report:
+                    received.append(record)
+        else:
+            async for record in report:
+                received.append(record)
+
+    async with session(sandbox) as s:
+        # Every request breaks after 30 records: the first window delivers them, then fails.
+        sandbox.app.add_fault(DropMidBody(after_records=30), action="report.clickto", times=None)
+        with pytest.raises(dta.StreamInterruptedError) as caught:
+            await pull(s)
+    assert caught.value.records_delivered == len(received)
+    assert 0 < len(received) <= 30
+    assert [r.caller_id for r in received] == expected_callers()[: len(received)]
+
+
+@pytest.mark.anyio
+async def test_leaving_early_closes_every_window(sandbox: RunningSandbox) -> None:
+    sandbox.app.add_fault(ChunkLatency(0.01), action="report.clickto", times=None)
+    async with session(sandbox) as s:
+        report = s.click_to_report(START, END, window=WEEK, concurrency=4)
+        async with report:
+            async for _ in report:
+                break
+        with anyio.fail_after(5):
+            assert len(await s.click_to_report(START, START).collect()) == ROWS
+    with anyio.fail_after(5):
+        while sandbox.open_connections():  # noqa: ASYNC110 - polling another thread's server
+            await anyio.sleep(0.01)
+
+
+@pytest.mark.anyio
+async def test_cancelling_a_managed_pull_releases_everything(sandbox: RunningSandbox) -> None:
+    sandbox.app.add_fault(ChunkLatency(0.02), action="report.clickto", times=None)
+    async with session(sandbox) as s:
+        with anyio.move_on_after(0.2) as scope:
+            report = s.click_to_report(START, END, window=WEEK, concurrency=4)
+            async with report:
+                async for _ in report:
+                    pass
+        assert scope.cancelled_caught
+        with anyio.fail_after(5):
+            assert len(await s.click_to_report(START, START).collect()) == ROWS
