@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import itertools
 import operator
 import re
 import typing
@@ -190,15 +191,46 @@ CONVERTER = configure_converter(cattrs.Converter(detailed_validation=False))
 
 # --- key layouts -----------------------------------------------------------------------
 
+#: Per field of a layout: (API key, field, the converter's hook, the field's type).
+_Reads = tuple[tuple[str, str, Callable[[Any, Any], Any], Any], ...]
+
+
+def _value_expression(number: int, type_: Any) -> str:
+    """Python source turning the value ``v`` of field ``number`` into the field's value.
+
+    The common case, non-empty text, is handled inline (text as is, digits by ``int``,
+    click-to dates by their cached parser); anything else (None, "", JSON numbers, Y/N,
+    decimals, ISO dates) goes to the converter's hook for the type, so both agree.
+    """
+    slow = f"h{number}(v, t{number})"
+    text = "v.__class__ is str and v"
+    if type_ == str | None:
+        return f"(v if {text} else {slow})"
+    if type_ == int | None:
+        return f"(int(v) if {text}.isdigit() else {slow})"
+    if _date_format(type_) is DateFormat.CLICK_TO:
+        return f"(click(v) if {text} else {slow})"
+    return slow
+
+
+def _compiled(lines: list[str], namespace: dict[str, Any], filename: str) -> Callable[..., Any]:
+    """Define the function whose source is ``lines`` in ``namespace`` and return it."""
+    exec(compile("\n".join(lines) + "\n", filename, "exec"), namespace)
+    function: Callable[..., Any] = namespace[lines[0].split()[1].split("(")[0]]
+    return function
+
 
 @attrs.define(frozen=True, slots=True)
 class _Layout:
     """How the rows with one key order become records."""
 
     structure: Callable[[Mapping[str, Any]], Any]
+    #: Builds the records of a batch whose rows all have exactly this layout's keys, a
+    #: column at a time (None where the layout has extra or gathered keys).
+    columns: Callable[[list[Row]], list[Any]] | None
     extra_keys: tuple[str, ...]
     gathered: tuple[tuple[str, str, str], ...]  # (API key, field, key in the mapping)
-    reads: tuple[tuple[str, str, Callable[[Any, Any], Any], Any], ...]  # for error reports
+    reads: _Reads  # for error reports
 
 
 class RecordConverter(Generic[T]):
@@ -224,6 +256,14 @@ class RecordConverter(Generic[T]):
                 and the record index.
         """
         layouts = self._layouts
+        if rows:
+            keys = tuple(rows[0])
+            layout = layouts.get(keys) or self._compile(keys)
+            if layout.columns is not None and set(map(len, rows)) == {len(keys)}:
+                try:
+                    return layout.columns(rows)
+                except (ValueError, TypeError, KeyError, ArithmeticError):
+                    pass  # other keys in some row, or a bad value: row by row says which
         records: list[T] = []
         append = records.append
         index = first_index
@@ -266,45 +306,65 @@ class RecordConverter(Generic[T]):
             (key, field, self._converter.get_structure_hook(self._types[field]), self._types[field])
             for field, key in renames.items()
         )
-        layout = _Layout(self._generate(reads), tuple(extra), tuple(gathered), reads)
+        columns = (
+            None if extra or gathered or len(keys) < 2 else self._generate_columns(keys, reads)
+        )
+        layout = _Layout(self._generate(reads), columns, tuple(extra), tuple(gathered), reads)
         self._layouts[keys] = layout
         return layout
 
-    def _generate(
-        self, reads: tuple[tuple[str, str, Callable[[Any, Any], Any], Any], ...]
-    ) -> Callable[[Mapping[str, Any]], Any]:
-        """Compile one function building a record from a row of this layout.
-
-        Each field reads its key once; the common case, non-empty text, is handled
-        inline (text as is, digits by ``int``, click-to dates by their cached parser);
-        anything else (None, "", JSON numbers, Y/N, decimals, ISO dates) goes to the
-        converter's hook for the field's type, so both give the same values.
-        """
+    def _namespace(self, reads: _Reads) -> dict[str, Any]:
+        """What the compiled functions refer to: the class, hooks and types by number."""
         namespace: dict[str, Any] = {"cls": self.record_type, "click": parse_click_to_time}
-        arguments = []
-        for number, (key, field, hook, type_) in enumerate(reads):
+        for number, (_key, _field, hook, type_) in enumerate(reads):
             namespace[f"h{number}"] = hook
             namespace[f"t{number}"] = type_
-            slow = f"h{number}(v, t{number})"
-            read = f"(v := o[{key!r}]).__class__ is str and v"
-            if type_ == str | None:
-                fast = f"(v if {read} else {slow})"
-            elif type_ == int | None:
-                fast = f"(int(v) if {read}.isdigit() else {slow})"
-            elif _date_format(type_) is DateFormat.CLICK_TO:
-                fast = f"(click(v) if {read} else {slow})"
-            else:
-                fast = f"h{number}(o[{key!r}], t{number})"  # no fast path: read the key here
-            arguments.append(f"{field}={fast}")
+        return namespace
+
+    def _generate(self, reads: _Reads) -> Callable[[Mapping[str, Any]], Any]:
+        """Compile one function building a record from one row of this layout."""
+        namespace = self._namespace(reads)
+        lines = ["def structure(o):"]
+        arguments = []
+        for number, (key, field, _hook, type_) in enumerate(reads):
+            lines.append(f"    v = o[{key!r}]")
+            lines.append(f"    a{number} = {_value_expression(number, type_)}")
+            arguments.append(f"{field}=a{number}")
         for field in (*self._gathers, _EXTRA):
             if field in self._types:
                 arguments.append(f"{field}=o.get({_GATHERED + field!r}, EMPTY)")
         namespace["EMPTY"] = attrs.fields_dict(self.record_type)[_EXTRA].default  # type: ignore[arg-type]
-        source = (
-            "def structure(o):\n    return cls(\n        " + ",\n        ".join(arguments) + ")\n"
-        )
-        exec(compile(source, f"<{self.record_type.__name__} structure>", "exec"), namespace)
-        return namespace["structure"]  # type: ignore[no-any-return]
+        lines.append(f"    return cls({', '.join(arguments)})")
+        return _compiled(lines, namespace, f"<{self.record_type.__name__} structure>")
+
+    def _generate_columns(
+        self, keys: tuple[str, ...], reads: _Reads
+    ) -> Callable[[list[Row]], list[Any]]:
+        """Compile one function building a batch's records a column at a time.
+
+        The values come out of the dicts by one C-level ``itemgetter`` per row and are
+        turned into columns by ``zip``; each column is converted by one comprehension;
+        ``map`` calls the class with the columns. No Python call is made per row.
+        """
+        namespace = self._namespace(reads)
+        namespace["get"] = operator.itemgetter(*keys)
+        namespace["repeat"] = itertools.repeat
+        columns = [f"c{position}" for position in range(len(keys))]
+        lines = ["def columns(rows):", f"    {', '.join(columns)}, = zip(*map(get, rows))"]
+        by_field = {
+            field: (keys.index(key), number) for number, (key, field, _h, _t) in enumerate(reads)
+        }
+        arguments = []
+        for position, attribute in enumerate(attrs.fields(self.record_type)):  # type: ignore[arg-type]
+            if attribute.name in by_field:
+                column, number = by_field[attribute.name]
+                value = _value_expression(number, self._types[attribute.name])
+                arguments.append(f"[{value} for v in c{column}]")
+            else:
+                namespace[f"d{position}"] = attribute.default
+                arguments.append(f"repeat(d{position})")
+        lines.append(f"    return list(map(cls, {', '.join(arguments)}))")
+        return _compiled(lines, namespace, f"<{self.record_type.__name__} columns>")
 
     def _conversion_error(
         self, row: Row, layout: _Layout, index: int, exc: Exception
