@@ -6,14 +6,21 @@ import json
 import logging
 from collections.abc import Mapping
 from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import anyio
 import httpx
 
 from ._auth import SecretAuth
 from ._config import DEFAULT_LIMITS, MAX_ERROR_BODY, REPORT_TIMEOUT
-from ._exceptions import SessionClosedError, TransportError, status_error
+from ._exceptions import (
+    APIStatusError,
+    DialogTechError,
+    SessionClosedError,
+    TransportError,
+    ValidationError,
+    status_error,
+)
 from ._redact import redact_text, redact_url, register_secrets, unregister_secrets
 from ._report import ConverterFn, ParserFactory, Report
 from ._retry import RetryPolicy, is_retryable_status, retry_after
@@ -48,7 +55,7 @@ class BaseSession:
         more_secrets: set[str] | None = None,
     ) -> None:
         if max_retries < 0:
-            raise ValueError("max_retries must be >= 0")
+            raise ValidationError("max_retries must be >= 0", parameter="max_retries")
         self._auth = auth
         self._base_url = httpx.URL(base_url)
         self._secrets = auth.secrets() | (more_secrets or set())
@@ -126,6 +133,7 @@ class BaseSession:
             retry=self._retry,
             transport_error=self._transport_error,
             description=description,
+            redact=self._redact_error,
         )
 
     async def _send(
@@ -149,7 +157,11 @@ class BaseSession:
         while True:
             request = client.build_request(method, url, params=params, extensions=extensions)
             try:
-                response = await client.send(request, auth=auth or self._auth, stream=True)
+                try:
+                    response = await client.send(request, auth=auth or self._auth, stream=True)
+                except BaseException:  # cancellation included
+                    await reclaim_orphaned_connections(client)
+                    raise
             except httpx.TransportError as exc:
                 if retry < self._retry.max_retries and (idempotent or isinstance(exc, _NEVER_SENT)):
                     await self._wait(retry, None, f"{type(exc).__name__}", request)
@@ -184,6 +196,15 @@ class BaseSession:
         )
         await anyio.sleep(delay)
 
+    def _redact_error(self, error: DialogTechError) -> None:
+        """Remove this session's secrets from ``error``'s message, in place (an error
+        built from a response body may quote secrets the server echoed back)."""
+        error.args = tuple(
+            redact_text(arg, self._secrets) if isinstance(arg, str) else arg for arg in error.args
+        )
+        if isinstance(error, APIStatusError):
+            error.message = redact_text(error.message, self._secrets)
+
     def _transport_error(self, exc: httpx.TransportError, request: httpx.Request) -> TransportError:
         """The one translation of httpx's transport errors into ours."""
         reason = redact_text(str(exc), self._secrets) or "no detail"
@@ -211,6 +232,37 @@ class BaseSession:
             url=redact_url(response.request.url),
             retry_after=retry_after(response),
         )
+
+
+async def reclaim_orphaned_connections(client: httpx.AsyncClient) -> None:
+    """Work around encode/httpcore#1093 (httpcore 1.0.9 and before), after a failed send.
+
+    A request cancelled (or timed out) while waiting for the pool, just after the pool gave
+    it a new, not yet connected, connection, leaves that connection in the pool for ever:
+    neither idle nor closed, owned by no request, it holds one of the ``max_connections``
+    slots. Drop such connections and hand their slots to the requests still waiting. A
+    no-op for transports that are not httpcore's pool (a caller's own transport).
+    """
+    pool: Any = getattr(getattr(client, "_transport", None), "_pool", None)
+    connections = getattr(pool, "_connections", None)
+    requests = getattr(pool, "_requests", None)
+    if not isinstance(connections, list) or not isinstance(requests, list):
+        return
+    owned = {id(getattr(request, "connection", None)) for request in requests}
+    orphans = [
+        connection
+        for connection in connections
+        if id(connection) not in owned
+        and getattr(connection, "_connection", False) is None  # never connected
+        and getattr(connection, "_connect_failed", True) is False
+    ]
+    if not orphans:
+        return
+    with pool._optional_thread_lock:
+        for connection in orphans:
+            connections.remove(connection)
+        closing = pool._assign_requests_to_connections()
+    await pool._close_connections(closing)  # shielded by httpcore
 
 
 def status_body_message(body: bytes) -> str:

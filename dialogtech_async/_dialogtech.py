@@ -23,7 +23,7 @@ from ._exceptions import ResponseFormatError, ValidationError, in_band_error
 from ._legacy import MAX_MESSAGE_BYTES, LegacyReportParser, error_message
 from ._parsers import CSVParser, JSONParser, Parser, XMLParser
 from ._records import CallResult, ClickToRecord, LeadFlowCall
-from ._redact import REDACTED, mask
+from ._redact import REDACTED, mask, redact_text
 from ._report import Report
 
 #: The legacy API's single entry point (spec: "Base URL ... ibp_api.php").
@@ -189,7 +189,7 @@ class Session(BaseSession):
             await response.aclose()
         message = error_message(body)
         if message is not None:
-            raise in_band_error(message)
+            raise in_band_error(redact_text(message, self._secrets))
         text = body.decode(response.charset_encoding or "utf-8", "replace").strip()
         if not text:
             raise ResponseFormatError("click-to answer is empty", byte_offset=0)

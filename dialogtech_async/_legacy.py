@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from defusedxml import ElementTree
+from defusedxml import DefusedXmlException, ElementTree
 
-from ._exceptions import ResponseFormatError, in_band_error
+from ._exceptions import ResponseFormatError, UnsafeXMLError, in_band_error
 from ._parsers import Parser, Row
 
 #: Enough of a body's start to see its first element (past the ~1 KB internal DTD of the
@@ -23,13 +23,18 @@ def error_message(body: bytes) -> str | None:
     """The message of a legacy error document (``<response><result>failed</result>...``).
 
     Returns None when ``body`` is not one.
+
+    Raises:
+        UnsafeXMLError: the document declares entities or references external resources.
     """
     match = _FIRST_ELEMENT.search(body.lstrip()[:SNIFF_BYTES])
     if match is None or match.group(1) not in _ERROR_ROOTS:
         return None
     try:
         root = ElementTree.fromstring(body)
-    except Exception:  # malformed or unsafe: still not data; say what it was
+    except DefusedXmlException as exc:  # entities or external references: never expanded
+        raise UnsafeXMLError(f"unsafe XML refused in an error answer: {exc}") from exc
+    except Exception:  # malformed: still not data; say what it was
         return body.decode("latin-1")[:500].strip()
     return ": ".join(text.strip() for text in root.itertext() if text.strip())
 
@@ -47,9 +52,15 @@ class LegacyReportParser:
         self._expect = expect
         self._head = b""
         self._mode: Literal["sniff", "data", "error"] = "sniff"
+        # CSV: the body's last byte that is not a line break, and the body's length. The
+        # API quotes every field, so a report that ends in anything but a quote was cut.
+        self._last = 0
+        self._size = 0
 
     def feed(self, data: bytes) -> list[Row]:
         """Consume a chunk; return the records it completed."""
+        if self._expect == "csv":
+            self._see_end(data)
         if self._mode == "data":
             return self._inner.feed(data)
         self._head += data
@@ -67,6 +78,7 @@ class LegacyReportParser:
         if self._mode == "sniff":
             self._mode = self._decide(final=True)
             if self._mode == "data":
+                self._check_csv_end()
                 head, self._head = self._head, b""
                 return self._inner.feed(head) + self._inner.close()
         if self._mode == "error":
@@ -74,7 +86,26 @@ class LegacyReportParser:
             if message is None:
                 message = self._head.decode("utf-8", "replace").strip()[:500]
             raise in_band_error(message or f"empty body where a {self._expect} report was expected")
+        self._check_csv_end()
         return self._inner.close()
+
+    def _see_end(self, data: bytes) -> None:
+        self._size += len(data)
+        end = len(data)
+        while end and data[end - 1] in b"\r\n":
+            end -= 1
+        if end:
+            self._last = data[end - 1]
+
+    def _check_csv_end(self) -> None:
+        """Refuse a CSV report cut after a comma or inside a field (the parser would take
+        ``"x",`` for a row whose last field is empty); a cut at a record boundary cannot
+        be seen."""
+        if self._expect == "csv" and self._last not in (0, ord('"')):
+            raise ResponseFormatError(
+                "CSV report ends outside a quoted field: the body was cut",
+                byte_offset=self._size,
+            )
 
     def _decide(self, *, final: bool) -> Literal["sniff", "data", "error"]:
         head = self._head.lstrip(b"\xef\xbb\xbf \t\r\n")
@@ -98,4 +129,6 @@ class LegacyReportParser:
         first_line = head if line_end < 0 else head[:line_end]
         # The API quotes every field of its CSV, the header's too ('"Caller ID","Name",...');
         # a message is bare text, which may well contain a comma ("Error, invalid date").
-        return "data" if first_line.startswith(b'"') and b"," in first_line else "error"
+        # An unbalanced quote is a header cut inside its first field, not a message.
+        quoted = first_line.startswith(b'"')
+        return "data" if quoted and (b"," in first_line or first_line.count(b'"') % 2) else "error"

@@ -9,7 +9,7 @@ from typing import Any, Generic, TypeVar
 import anyio
 import httpx
 
-from ._exceptions import StreamInterruptedError, TransportError
+from ._exceptions import DialogTechError, StreamInterruptedError, TransportError
 from ._parsers import Parser, Row
 from ._retry import RetryPolicy
 
@@ -23,6 +23,8 @@ ParserFactory = Callable[[httpx.Response], Parser]
 TransportErrorFn = Callable[[httpx.TransportError, httpx.Request], TransportError]
 #: Converts a batch of raw rows, given the first row's index in the report.
 ConverterFn = Callable[[list[Row], int], list[T]]
+#: Removes the session's secrets from an error raised by a parser (in place).
+RedactFn = Callable[[DialogTechError], None]
 
 
 class Report(Generic[T]):
@@ -54,6 +56,7 @@ class Report(Generic[T]):
         retry: RetryPolicy,
         transport_error: TransportErrorFn,
         description: str,
+        redact: RedactFn | None = None,
     ) -> None:
         self._open_response = open_response
         self._make_parser = make_parser
@@ -61,6 +64,7 @@ class Report(Generic[T]):
         self._retry = retry
         self._transport_error = transport_error
         self._description = description
+        self._redact = redact
         self._response: httpx.Response | None = None
         self._chunks: AsyncIterator[bytes] | None = None
         self._parser: Parser | None = None
@@ -150,7 +154,7 @@ class Report(Generic[T]):
                 chunk = await self._chunks.__anext__()
             except StopAsyncIteration:
                 self._done = True
-                rows = self._parser.close()
+                rows = self._parse(self._parser.close)
                 await self._release()
                 return rows
             except httpx.TransportError as exc:
@@ -164,10 +168,20 @@ class Report(Generic[T]):
                     continue
                 raise self._interrupted(exc, request) from exc
             self.bytes_read += len(chunk)
-            rows = self._parser.feed(chunk)
+            rows = self._parse(self._parser.feed, chunk)
             if rows:
                 return rows
         return None
+
+    def _parse(self, step: Callable[..., list[Row]], *chunk: bytes) -> list[Row]:
+        """One parser call; an error it raises (an in-band API message, a snippet of a
+        malformed body) may quote what the server echoed back: its secrets are redacted."""
+        try:
+            return step(*chunk)
+        except DialogTechError as exc:
+            if self._redact is not None:
+                self._redact(exc)
+            raise
 
     async def _start(self) -> None:
         response = await self._open_response()

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+import functools
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar, cast
+
+from .._exceptions import DialogTechError
 
 #: A raw row: the API's own keys mapped to the text (CSV, XML) or JSON value found.
 Row = dict[str, Any]
@@ -34,13 +38,28 @@ class KeepsFaults:
 
     _fault: Exception | None = None
 
-    def _raise_kept_fault(self) -> None:
-        if self._fault is not None:
-            raise self._fault
-
     def _keep_fault(self, error: Exception, *, rows_before: bool) -> None:
         """Keep ``error`` for later calls; raise it now unless rows come before it."""
         error.__suppress_context__ = True  # the parser's own error says what went wrong
         self._fault = error
         if not rows_before:
             raise error
+
+
+F = TypeVar("F", bound=Callable[..., list[Row]])
+
+
+def keeping_faults(method: F) -> F:
+    """For ``feed``/``close``: raise a kept fault again; keep any error the call raises."""
+
+    @functools.wraps(method)
+    def call(self: KeepsFaults, *args: Any) -> list[Row]:
+        if self._fault is not None:
+            raise self._fault
+        try:
+            return method(self, *args)
+        except DialogTechError as error:
+            self._fault = error
+            raise
+
+    return cast(F, call)

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from itertools import repeat
 
 from .._exceptions import ResponseFormatError
-from ._base import KeepsFaults, Row
+from ._base import KeepsFaults, Row, keeping_faults
 
 _BOM = codecs.BOM_UTF8
 _QUOTE = b'"'
@@ -52,9 +52,9 @@ class CSVParser(KeepsFaults):
         """The header row's names, once it has been read."""
         return self._fieldnames
 
+    @keeping_faults
     def feed(self, data: bytes) -> list[Row]:
         """Consume a chunk of the body; return the records it completed."""
-        self._raise_kept_fault()
         if self._closed:
             raise RuntimeError("feed() after close()")
         buf = self._tail + data if self._tail else data
@@ -74,9 +74,9 @@ class CSVParser(KeepsFaults):
         self._tail_offset += end
         return self._parse(buf[:end], offset)
 
+    @keeping_faults
     def close(self) -> list[Row]:
         """Mark the end of the body; return the last record (it needs no line break)."""
-        self._raise_kept_fault()
         if self._closed:
             return []
         self._closed = True

@@ -10,7 +10,7 @@ from typing import Any
 import ijson
 
 from .._exceptions import APIStatusError, ResponseFormatError, in_band_error
-from ._base import KeepsFaults, Row
+from ._base import KeepsFaults, Row, keeping_faults
 
 # How much of a body's start may be held while deciding its shape: enough for any
 # wrapper key or error message the APIs send, small enough to bound memory.
@@ -53,9 +53,9 @@ class JSONParser(KeepsFaults):
         self._finish: Callable[[], list[Row]] | None = None
         self._closed = False
 
+    @keeping_faults
     def feed(self, data: bytes) -> list[Row]:
         """Consume a chunk of the body; return the records it completed."""
-        self._raise_kept_fault()
         if self._closed:
             raise RuntimeError("feed() after close()")
         if self._coro is not None:
@@ -64,9 +64,9 @@ class JSONParser(KeepsFaults):
         self._hold(data)
         return [] if self._finish is not None else self._start(final=False)
 
+    @keeping_faults
     def close(self) -> list[Row]:
         """Mark the end of the body; raise if it is incomplete."""
-        self._raise_kept_fault()
         if self._closed:
             return []
         self._closed = True
@@ -122,8 +122,7 @@ class JSONParser(KeepsFaults):
                     else:
                         prefix = ""
                 elif match.group(2) == b"[":
-                    key = json.loads(b'"' + match.group(1) + b'"')
-                    prefix = f"{key}.item"
+                    prefix = f"{self._key(match.group(1))}.item"
                 else:
                     prefix = ""
             else:
@@ -135,6 +134,16 @@ class JSONParser(KeepsFaults):
         self._head = b""
         self._offset = skipped
         return self._send(head)
+
+    def _key(self, raw: bytes) -> str:
+        """The wrapper object's key, from its bytes between the quotes."""
+        try:
+            return str(json.loads(b'"' + raw + b'"'))
+        except ValueError as exc:  # a bad escape, a control character, bad UTF-8
+            raise ResponseFormatError(
+                f"malformed JSON: bad object key ({exc})",
+                byte_offset=len(self._head) - len(self._head.lstrip(_WHITESPACE)),
+            ) from None
 
     def _send(self, data: bytes) -> list[Row]:
         try:

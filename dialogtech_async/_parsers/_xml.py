@@ -8,7 +8,7 @@ from xml.parsers import expat
 from defusedxml.common import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 
 from .._exceptions import ResponseFormatError, UnsafeXMLError
-from ._base import KeepsFaults, Row
+from ._base import KeepsFaults, Row, keeping_faults
 
 
 class XMLParser(KeepsFaults):
@@ -84,16 +84,16 @@ class XMLParser(KeepsFaults):
         parser.CharacterDataHandler = characters
         parser.EndElementHandler = end
 
+    @keeping_faults
     def feed(self, data: bytes) -> list[Row]:
         """Consume a chunk of the document; return the records it completed."""
-        self._raise_kept_fault()
         if self._closed:
             raise RuntimeError("feed() after close()")
         return self._parse(data, final=False)
 
+    @keeping_faults
     def close(self) -> list[Row]:
         """Mark the end of the document; raise if it is incomplete."""
-        self._raise_kept_fault()
         if self._closed:
             return []
         self._closed = True
@@ -113,6 +113,13 @@ class XMLParser(KeepsFaults):
                 byte_offset=self._parser.CurrentByteIndex,
             )
             self._fail(unsafe, cause=exc)
+        except (LookupError, ValueError) as exc:  # expat cannot read the declared encoding
+            unreadable = ResponseFormatError(
+                f"XML declares an encoding that cannot be read ({type(exc).__name__}: {exc})",
+                record_index=self._records + len(self._rows),
+                byte_offset=self._parser.CurrentByteIndex,
+            )
+            self._fail(unreadable, cause=exc)
         rows = self._rows[:]
         self._rows.clear()
         self._records += len(rows)
