@@ -63,6 +63,8 @@ class Session(BaseSession):
             connection failed before sending).
         limits: the pool's ``httpx.Limits``.
         http_client: an ``httpx.AsyncClient`` of yours, which the session will not close.
+        call_timeout: how long click-to actions wait for the API's answer, which comes
+            only once the first leg of the call is answered (default 120 s).
 
     Use it as ``async with Session(...) as session:``; ``aclose()`` closes it otherwise.
     """
@@ -79,12 +81,14 @@ class Session(BaseSession):
         max_retries: int = DEFAULT_MAX_RETRIES,
         limits: httpx.Limits | None = None,
         http_client: httpx.AsyncClient | None = None,
+        call_timeout: float = CALL_READ_TIMEOUT,
     ) -> None:
         self._access_key = _credential(access_key, "DIALOGTECH_ACCESS_KEY", "access_key")
         secret = _credential(secret_access_key, "DIALOGTECH_SECRET_ACCESS_KEY", "secret_access_key")
         api_key = from_env(api_key, "DIALOGTECH_API_KEY")
         self._api_key = api_key
         self._newest_base_url = httpx.URL(newest_base_url)
+        self._call_timeout = httpx.Timeout(REPORT_TIMEOUT.connect, read=call_timeout)
         self._newest_auth = DialogTechHeaderAuth(self._access_key, secret, api_key)
         super().__init__(
             auth=LegacyKeyAuth(self._access_key, secret),
@@ -170,9 +174,8 @@ class Session(BaseSession):
         return await self._click_to_action(params)
 
     async def _click_to_action(self, params: dict[str, str]) -> CallResult:
-        timeout = httpx.Timeout(REPORT_TIMEOUT.connect, read=CALL_READ_TIMEOUT)
         response = await self._send(
-            "GET", self._url(LEGACY_PATH), params, idempotent=False, timeout=timeout
+            "GET", self._url(LEGACY_PATH), params, idempotent=False, timeout=self._call_timeout
         )
         try:
             body = b""

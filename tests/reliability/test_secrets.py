@@ -361,15 +361,13 @@ async def test_timeouts_and_refused_connections(
     secret: str,
     forbidden: set[str],
     logs: pytest.LogCaptureFixture,
-    monkeypatch: pytest.MonkeyPatch,
     anyio_backend: str,
 ) -> None:
     leaks = Leaks()
     timeout = httpx.Timeout(connect=5, read=0.2, write=5, pool=5)
-    monkeypatch.setattr("dialogtech_async._dialogtech.CALL_READ_TIMEOUT", 0.2)
     sandbox.app.add_fault(Latency(5), endpoint="report.clickto", times=2)
     sandbox.app.add_fault(Latency(5), endpoint="clickto.call")
-    async with dialogtech(sandbox, secret, timeout=timeout) as s:
+    async with dialogtech(sandbox, secret, timeout=timeout, call_timeout=0.2) as s:
         _, error = await collect(s.click_to_report(START, END), leaks)
         assert type(error) is dta.TransportError
         assert "timed out" in str(error)

@@ -1,11 +1,7 @@
 """Timeouts against a real server that stalls: typed errors, at the right time, sent once.
 
-Reports use the session's ``timeout=``. Click-to actions do not: they use a fixed 120 s read
-timeout (``_config.CALL_READ_TIMEOUT``, read by ``_dialogtech._click_to_action`` at call
-time), since the API answers only once the first leg of the call is answered. A user has
-no way to shorten it (``timeout=`` is ignored for them, see
-``test_session_timeout_does_not_shorten_a_click_to_call``), so the tests of a click-to
-timeout patch ``dialogtech_async._dialogtech.CALL_READ_TIMEOUT``.
+Reports use the session's ``timeout=``. Click-to actions do not: the API answers only once
+the first leg of the call is answered, so they wait ``call_timeout=`` (default 120 s).
 """
 
 from __future__ import annotations
@@ -202,12 +198,11 @@ async def click_to(s: dta.Session, action: str) -> dta.CallResult:
 @pytest.mark.anyio
 @pytest.mark.parametrize("action", ["clickto.call", "clickto.vr"])
 async def test_click_to_answer_that_never_comes_is_a_transport_error_sent_once(
-    sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch, action: str
+    sandbox: RunningSandbox, action: str
 ) -> None:
-    monkeypatch.setattr("dialogtech_async._dialogtech.CALL_READ_TIMEOUT", 0.3)
     sandbox.app.add_fault(SlowAnswer(STALL), endpoint=action)
     started = time.monotonic()
-    async with session(sandbox) as s:
+    async with session(sandbox, call_timeout=0.3) as s:
         with pytest.raises(dta.TransportError) as caught:
             await click_to(s, action)
     assert time.monotonic() - started < 2
@@ -219,9 +214,8 @@ async def test_click_to_answer_that_never_comes_is_a_transport_error_sent_once(
 
 @pytest.mark.anyio
 async def test_session_timeout_does_not_shorten_a_click_to_call(sandbox: RunningSandbox) -> None:
-    """FINDING (documented behaviour): the session's read timeout applies to reports only.
-    A click-to answer slower than it still arrives; only CALL_READ_TIMEOUT (120 s) bounds
-    it, and there is no argument to change that."""
+    """The session's read timeout applies to reports only: a click-to answer slower than
+    it still arrives (``call_timeout=`` bounds it)."""
     sandbox.app.add_fault(SlowAnswer(0.6), endpoint="clickto.call")
     timeout = httpx.Timeout(connect=5, read=0.2, write=5, pool=5)
     async with session(sandbox, timeout=timeout) as s:
