@@ -42,6 +42,8 @@ def types(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Typed records/s against the bare parsers on the same bytes, in one run."""
-    session.install("-e", ".")
-    session.run("python", "benchmarks/parsers.py", *session.posargs)
+    """Speed and memory against the bare parsers and the naive way, in one run (~8 min;
+    `nox -s bench -- --quick` for a smoke run, `-- --rows 1000000` for section 3 at 1M).
+    Writes benchmarks/results/latest.json and throughput_memory.png."""
+    session.install("-e", ".[test]", "aiocsv", "pandas", "matplotlib", "psutil")
+    session.run("python", "benchmarks/run.py", *session.posargs)

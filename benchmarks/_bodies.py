@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterator
 from xml.sax.saxutils import escape
 
 CSV_HEADER = [
@@ -108,5 +109,8 @@ def leadflow_json(rows: int) -> bytes:
     return ('{"response": [\n' + body + "\n]}").encode("utf-8")
 
 
-def chunked(body: bytes, size: int = 64 * 1024) -> list[bytes]:
-    return [body[i : i + size] for i in range(0, len(body), size)]
+def chunked(body: bytes, size: int = 64 * 1024) -> Iterator[bytes]:
+    """``body`` in ``size``-byte chunks, each sliced when it is asked for (no second copy of
+    the body held at once, as no network client would hold one)."""
+    for start in range(0, len(body), size):
+        yield body[start : start + size]

@@ -34,11 +34,20 @@ from dialogtech_async.parsers import CSVParser, JSONParser, XMLParser
 TARGETS = {"csv": 0.55, "xml": 0.80, "json": 0.55}
 
 
-def bare_csv(body: bytes) -> int:
-    return sum(1 for _ in csv.reader(io.StringIO(body.decode("utf-8"), newline=""))) - 1
+def _nothing() -> None:
+    """The default ``first`` callback: nobody is timing the first record."""
 
 
-def bare_xml(body: bytes) -> int:
+def bare_csv(body: bytes, first: Callable[[], None] = _nothing) -> int:
+    rows = csv.reader(io.StringIO(body.decode("utf-8"), newline=""))
+    next(rows, None)  # the header
+    if next(rows, None) is None:
+        return 0
+    first()
+    return 1 + sum(1 for _ in rows)
+
+
+def bare_xml(body: bytes, first: Callable[[], None] = _nothing) -> int:
     records: list[dict[str, str]] = []
     state: dict[str, Any] = {"record": None, "field": None, "text": ""}
 
@@ -54,6 +63,8 @@ def bare_xml(body: bytes) -> int:
 
     def end(tag: str) -> None:
         if tag == "record":
+            if not records:
+                first()
             records.append(state["record"])
             state["record"] = None
         elif state["field"] is not None:
@@ -68,19 +79,31 @@ def bare_xml(body: bytes) -> int:
     return len(records)
 
 
-def bare_json(body: bytes) -> int:
-    return sum(1 for _ in ijson.items(body, "response.item", use_float=False))
+def bare_json(body: bytes, first: Callable[[], None] = _nothing) -> int:
+    items = ijson.items(body, "response.item", use_float=False)
+    if next(items, None) is None:
+        return 0
+    first()
+    return 1 + sum(1 for _ in items)
 
 
-def ours(make_parser: Callable[[], Any], record: type) -> Callable[[bytes], int]:
+def ours(make_parser: Callable[[], Any], record: type) -> Callable[..., int]:
+    """The incremental parser fed 64 KiB chunks plus the converter; ``first`` is called
+    when the first records are ready."""
     converter = RecordConverter(record)
 
-    def run(body: bytes) -> int:
+    def run(body: bytes, first: Callable[[], None] = _nothing) -> int:
         parser, count = make_parser(), 0
         for chunk in chunked(body):
             rows = parser.feed(chunk)
-            count += len(converter.convert(rows, count))
-        return count + len(converter.convert(parser.close(), count))
+            if rows:
+                if not count:
+                    first()
+                count += len(converter.convert(rows, count))
+        rest = converter.convert(parser.close(), count)
+        if rest and not count:
+            first()
+        return count + len(rest)
 
     return run
 
