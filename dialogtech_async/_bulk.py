@@ -5,8 +5,9 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import sys
+import weakref
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
@@ -72,6 +73,9 @@ class BulkReport(Generic[T]):
         self._started = False
         self._group: TaskGroup | None = None
         self._slots = anyio.Semaphore(concurrency)
+        self._handed_out: weakref.ref[AsyncGenerator[T, None]] | None = None
+        self._held: AsyncGenerator[T, None] | None = None
+        self._managed = False
         #: Records handed to the caller so far.
         self.records_yielded = 0
 
@@ -89,6 +93,7 @@ class BulkReport(Generic[T]):
         return None
 
     async def __aenter__(self) -> BulkReport[T]:
+        self._managed = True
         if self._group is None and not self._started:
             for window in self._windows:
                 window.sender, window.batches = anyio.create_memory_object_stream[Any](1)
@@ -119,7 +124,11 @@ class BulkReport(Generic[T]):
                 await self.aclose()
 
     def __aiter__(self) -> AsyncIterator[T]:
-        return self._iterate()
+        generator = self._iterate()
+        if self._managed:
+            self._held = generator  # closed by __aexit__, as Report does
+        self._handed_out = weakref.ref(generator)
+        return generator
 
     async def collect(self) -> list[T]:
         """Read every window into one list."""
@@ -128,12 +137,19 @@ class BulkReport(Generic[T]):
 
     async def aclose(self) -> None:
         """Close every window's response."""
+        generator = self._handed_out() if self._handed_out is not None else None
+        self._held = None
+        if generator is not None:
+            await generator.aclose()
+        await self._close_windows()
+
+    async def _close_windows(self) -> None:
         for window in self._windows:
             if window.batches is not None:
                 window.batches.close()  # a reader still sending sees BrokenResourceError
             await window.report.aclose()
 
-    async def _iterate(self) -> AsyncIterator[T]:
+    async def _iterate(self) -> AsyncGenerator[T, None]:
         if self._started:
             raise RuntimeError("a BulkReport can be iterated only once")
         self._started = True
@@ -150,7 +166,7 @@ class BulkReport(Generic[T]):
                 await window.report.aclose()
         finally:
             with anyio.CancelScope(shield=True):
-                await self.aclose()
+                await self._close_windows()
 
     async def _advance(self, head: int) -> None:
         """Bring the head window's next records (or its end) into its buffer."""

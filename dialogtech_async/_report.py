@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+import weakref
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
@@ -68,7 +69,10 @@ class Report(Generic[T]):
         self._response: httpx.Response | None = None
         self._chunks: AsyncIterator[bytes] | None = None
         self._parser: Parser | None = None
-        self._iterator: AsyncIterator[T] | None = None
+        self._iterator: AsyncGenerator[T, None] | None = None
+        self._handed_out: weakref.ref[AsyncGenerator[Any, None]] | None = None
+        self._held: AsyncGenerator[Any, None] | None = None
+        self._managed = False
         self._started = False
         self._done = False
         self._rows_read = 0
@@ -89,6 +93,7 @@ class Report(Generic[T]):
         )
 
     async def __aenter__(self) -> Report[T]:
+        self._managed = True
         return self
 
     async def __aexit__(
@@ -100,21 +105,30 @@ class Report(Generic[T]):
         await self.aclose()
 
     def __aiter__(self) -> AsyncIterator[T]:
-        # A fresh generator the Report does not keep: when a bare `async for` is left
-        # early, the generator is dropped at once and the event loop's finalizer closes
-        # it, and with it the response (a reference cycle would wait for the GC).
         if self._iterator is not None:
             return self._iterator  # `async for` after `anext(report)`: carry on from there
-        return self._iterate(typed=True)
+        return self._generator(typed=True)
 
     async def __anext__(self) -> T:
         if self._iterator is None:
-            self._iterator = self._iterate(typed=True)
+            self._iterator = self._generator(typed=True)
         return await self._iterator.__anext__()
 
     def rows(self) -> AsyncIterator[Row]:
         """Iterate the raw rows (the API's keys and text), skipping record conversion."""
-        return self._iterate(typed=False)
+        return self._generator(typed=False)
+
+    def _generator(self, *, typed: bool) -> AsyncGenerator[Any, None]:
+        # Inside `async with`, held until __aexit__ closes it (trio warns about async
+        # generators left to its finalizer). Otherwise held weakly: when a bare `async
+        # for` is left early, the generator is dropped at once and the event loop's
+        # finalizer closes it, and with it the response (a reference cycle would wait
+        # for the GC); `aclose()` still closes it if it lives.
+        generator = self._iterate(typed=typed)
+        if self._managed:
+            self._held = generator
+        self._handed_out = weakref.ref(generator)
+        return generator
 
     async def collect(self) -> list[T]:
         """Read the whole report into a list (for small reports)."""
@@ -124,12 +138,13 @@ class Report(Generic[T]):
     async def aclose(self) -> None:
         """Close the response and release its connection; safe to call more than once."""
         self._done = True
-        if self._iterator is not None:
-            iterator, self._iterator = self._iterator, None
-            await iterator.aclose()  # type: ignore[attr-defined]
+        generator = self._handed_out() if self._handed_out is not None else None
+        self._iterator = self._held = None
+        if generator is not None:
+            await generator.aclose()
         await self._release()
 
-    async def _iterate(self, *, typed: bool) -> AsyncIterator[Any]:
+    async def _iterate(self, *, typed: bool) -> AsyncGenerator[Any, None]:
         if self._started:
             raise RuntimeError("a Report can be iterated only once")
         self._started = True

@@ -1,3 +1,39 @@
 """Shared test configuration: the sandbox fixture users get is the one we use."""
 
+import inspect
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from dialogtech_async.testing import RunningSandbox
+
 pytest_plugins = ["dialogtech_async.testing.pytest_plugin"]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: Any) -> None:
+    """Plain ``async def`` tests run on asyncio; ``@pytest.mark.anyio`` ones are left to
+    anyio's plugin, which runs them on each ``anyio_backend``. (pytest-asyncio's auto
+    mode would take those too and run the "trio" case on asyncio, silently.)"""
+    marks = getattr(obj, "pytestmark", [])
+    if (
+        name.startswith("test")
+        and inspect.iscoroutinefunction(obj)
+        and not any(mark.name == "anyio" for mark in marks)
+    ):
+        pytest.mark.asyncio(obj)
+
+
+@pytest.fixture(params=["asyncio", "trio"])
+def anyio_backend(request: pytest.FixtureRequest) -> str:
+    """Every anyio test runs under asyncio and under trio."""
+    return str(request.param)
+
+
+@pytest.fixture
+def sandbox(server: RunningSandbox) -> Iterator[RunningSandbox]:
+    """The module's ``server`` (started once), its faults and counters reset per test."""
+    server.app.reset()
+    yield server
+    server.app.reset()

@@ -28,11 +28,6 @@ END = START + 12 * WEEK - dt.timedelta(days=1)  # twelve whole weeks
 ROWS = 60  # per window: the sandbox gives each request this many rows
 
 
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 @pytest.fixture
 def sandbox() -> Iterator[RunningSandbox]:
     with serve_in_thread(rows=ROWS, chunk_rows=10) as running:

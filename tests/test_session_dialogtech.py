@@ -652,11 +652,6 @@ async def test_plain_text_instead_of_a_report_is_an_error_not_zero_rows(
 # check through sniffio that it really is that backend.
 
 
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 def test_click_to_report_on_each_backend(anyio_backend: str) -> None:
     async def body() -> None:
         assert sniffio.current_async_library() == anyio_backend

@@ -312,11 +312,6 @@ async def test_rate_limit_after_retries_carries_retry_after(mock: respx.MockRout
 # fixture's backend, and check through sniffio that it really is that backend.
 
 
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 def test_infinity_endpoints_on_each_backend(anyio_backend: str) -> None:
     async def body() -> None:
         assert sniffio.current_async_library() == anyio_backend

@@ -51,11 +51,6 @@ BATCH = 10
 EXPECTED = [row["Caller ID"] for row in click_to_rows(START, END, rows=ROWS)]
 
 
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 @pytest.fixture
 def sandbox() -> Iterator[RunningSandbox]:
     # 10 chunks of 5 records, 1 ms apart: a report is in flight for ~10 ms.
@@ -134,6 +129,9 @@ class Consumer:
                 raise LookupError("consumer gave up")
 
 
+# A bare `async for` left early drops its generator: trio closes it in its finalizer, then
+# warns (the documented reason to prefer `async with report:` under trio).
+@pytest.mark.filterwarnings("ignore:Async generator 'dialogtech_async.:ResourceWarning")
 @pytest.mark.anyio
 async def test_a_thousand_cancelled_consumers_leave_the_one_connection_pool_usable(
     sandbox: RunningSandbox, anyio_backend: str

@@ -68,22 +68,10 @@ JSON_REPORTS = ("leadflow_history", "pbx_active_calls")
 CALLS = ("click_to_call", "click_to_vr")
 
 
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 @pytest.fixture(scope="module")
 def server() -> Iterator[RunningSandbox]:
     with serve_in_thread(rows=ROWS, chunk_rows=5) as running:
         yield running
-
-
-@pytest.fixture
-def sandbox(server: RunningSandbox) -> Iterator[RunningSandbox]:
-    server.app.reset()
-    yield server
-    server.app.reset()
 
 
 @dataclass

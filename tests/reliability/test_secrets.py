@@ -89,13 +89,6 @@ def server(secret: str) -> Iterator[RunningSandbox]:
 
 
 @pytest.fixture
-def sandbox(server: RunningSandbox) -> Iterator[RunningSandbox]:
-    server.app.reset()
-    yield server
-    server.app.reset()
-
-
-@pytest.fixture
 def forbidden(secret: str) -> set[str]:
     values = [
         secret,
