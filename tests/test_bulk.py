@@ -40,6 +40,20 @@ def session(sandbox: RunningSandbox) -> dta.Session:
     return s
 
 
+async def pull(
+    s: dta.Session, received: list[dta.ClickToRecord], *, managed: bool, concurrency: int
+) -> None:
+    """Read a bulk pull into ``received``, inside ``async with`` or with a bare loop."""
+    report = s.click_to_report(START, END, window=WEEK, concurrency=concurrency)
+    if managed:
+        async with report:
+            async for record in report:  # one at a time: an error keeps what came before
+                received.append(record)
+    else:
+        async for record in report:
+            received.append(record)
+
+
 def expected_callers() -> list[str | None]:
     callers: list[str | None] = []
     for first, last in split_range(START, END, WEEK, dt.timedelta(days=1)):
@@ -99,20 +113,9 @@ async def test_an_error_status_is_raised_and_nothing_is_delivered_twice(
 ) -> None:
     sandbox.app.add_fault(ErrorStatus(404), action="report.clickto")
     received: list[dta.ClickToRecord] = []
-
-    async def pull(s: dta.Session) -> None:
-        report = s.click_to_report(START, END, window=WEEK, concurrency=4)
-        if managed:
-            async with report:
-                async for record in report:
-                    received.append(record)
-        else:
-            async for record in report:
-                received.append(record)
-
     async with session(sandbox) as s:
         with pytest.raises(dta.NotFoundError):
-            await pull(s)
+            await pull(s, received, managed=managed, concurrency=4)
     # The first window's request failed (404 is not retried): records come only in order.
     assert [r.caller_id for r in received] == expected_callers()[: len(received)]
     assert len(received) < 12 * ROWS
@@ -124,22 +127,11 @@ async def test_a_broken_window_reports_the_whole_pulls_count(
     sandbox: RunningSandbox, managed: bool
 ) -> None:
     received: list[dta.ClickToRecord] = []
-
-    async def pull(s: dta.Session) -> None:
-        report = s.click_to_report(START, END, window=WEEK, concurrency=2)
-        if managed:
-            async with report:
-                async for record in report:
-                    received.append(record)
-        else:
-            async for record in report:
-                received.append(record)
-
     async with session(sandbox) as s:
         # Every request breaks after 30 records: the first window delivers them, then fails.
         sandbox.app.add_fault(DropMidBody(after_records=30), action="report.clickto", times=None)
         with pytest.raises(dta.StreamInterruptedError) as caught:
-            await pull(s)
+            await pull(s, received, managed=managed, concurrency=2)
     assert caught.value.records_delivered == len(received)
     assert 0 < len(received) <= 30
     assert [r.caller_id for r in received] == expected_callers()[: len(received)]
