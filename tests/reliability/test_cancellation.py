@@ -44,8 +44,8 @@ from dialogtech_async.testing import (
 ROWS = 50
 START, END = dt.date(2024, 1, 1), dt.date(2024, 1, 31)
 ONE_CONNECTION = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-#: Consumers per backend (trio's loop is slower per task switch; it runs fewer).
-CONSUMERS = {"asyncio": 1000, "trio": 500}
+#: Consumers per backend: a thousand on each.
+CONSUMERS = {"asyncio": 1000, "trio": 1000}
 #: Consumers started together: they queue for the one connection.
 BATCH = 10
 EXPECTED = [row["Caller ID"] for row in click_to_rows(START, END, rows=ROWS)]
