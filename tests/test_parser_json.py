@@ -9,9 +9,11 @@ from decimal import Decimal
 from typing import Any
 
 import _fixtures as fx
+import ijson
 import pytest
 
 import dialogtech_async as dta
+from dialogtech_async._parsers import _json
 from dialogtech_async.parsers import JSONParser
 
 
@@ -309,3 +311,46 @@ def test_memory_stays_bounded_while_feeding_a_large_body() -> None:
         tracemalloc.stop()
     assert count + len(last) == blocks * per_block + 1
     assert peak < 3 * 1024 * 1024
+
+
+
+# --- ijson pipeline -----------------------------------------------------------------------
+
+_PIPELINE_BODIES = [
+    fx.read("leadflow_history.json"),
+    fx.read("infinity_active_call_advanced.json"),
+    fx.read("infinity_pbx_user_status.json"),
+    b'[{"a": 1}, {"a" 2}]',
+    b'[{"a": 1}, {"a": 2}, {"a": ',
+    b'[{"a": 1}, 7, {"a": 3}]',
+    b'{"response": [{"n": -1.5e3, "s": "\\u00e9\\ud83d\\udcde"}]}',
+    b'[{"a": tru}]',
+]
+
+
+def _outcome(body: bytes, chunk_size: int) -> tuple[list[Any], str | None]:
+    """The rows delivered, and the error raised after them (if any)."""
+    parser, rows = JSONParser(), []
+    try:
+        for start in range(0, len(body), chunk_size):
+            rows += parser.feed(body[start : start + chunk_size])
+        rows += parser.close()
+    except dta.ResponseFormatError as exc:
+        return rows, f"{exc} at record {exc.record_index}, byte {exc.byte_offset}"
+    return rows, None
+
+
+@pytest.mark.parametrize("body", _PIPELINE_BODIES)
+@pytest.mark.parametrize("chunk_size", [1, 7, 1 << 16])
+def test_linked_c_pipeline_agrees_with_ijson_items_coro(
+    body: bytes, chunk_size: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The C stages linked directly (for speed) give what ijson's own items_coro gives."""
+    linked = _outcome(body, chunk_size)
+    monkeypatch.setattr(_json, "items_coro", _json._public_items_coro)
+    assert linked == _outcome(body, chunk_size)
+
+
+def test_the_linked_c_pipeline_is_used_with_the_c_backend() -> None:
+    assert ijson.backend == "yajl2_c"  # a test dependency: the fast path is what we ship
+    assert _json.items_coro is _json._c_items_coro
