@@ -28,6 +28,7 @@ from _bodies import chunked, click_csv, click_xml, leadflow_json
 
 from dialogtech_async import ClickToRecord, LeadFlowCall
 from dialogtech_async._convert import RecordConverter
+from dialogtech_async._reader import record_reader
 from dialogtech_async.parsers import CSVParser, JSONParser, XMLParser
 
 #: Targets from the foundation issue: ours / reference.
@@ -88,19 +89,19 @@ def bare_json(body: bytes, first: Callable[[], None] = _nothing) -> int:
 
 
 def ours(make_parser: Callable[[], Any], record: type) -> Callable[..., int]:
-    """The incremental parser fed 64 KiB chunks plus the converter; ``first`` is called
-    when the first records are ready."""
+    """The incremental parser fed 64 KiB chunks, fused with the converter as a Report
+    runs them (``record_reader``); ``first`` is called when the first records are ready."""
     converter = RecordConverter(record)
 
     def run(body: bytes, first: Callable[[], None] = _nothing) -> int:
-        parser, count = make_parser(), 0
+        reader, count = record_reader(make_parser(), converter), 0
         for chunk in chunked(body):
-            rows = parser.feed(chunk)
-            if rows:
-                if not count:
-                    first()
-                count += len(converter.convert(rows, count))
-        rest = converter.convert(parser.close(), count)
+            # Like a Report, hold no batch while the next chunk is parsed.
+            done = len(reader.feed(chunk))
+            if done and not count:
+                first()
+            count += done
+        rest = reader.close()
         if rest and not count:
             first()
         return count + len(rest)

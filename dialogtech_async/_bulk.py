@@ -199,13 +199,10 @@ class BulkReport(Generic[T]):
     async def _step(self, window: _Window[T]) -> list[T] | None:
         """The window's next converted records; None at its end."""
         report = window.report
-        rows = await report._next_rows()
-        if rows is None:
-            return None
-        batch = report._convert(rows, report._rows_read)
-        report._rows_read += len(rows)
-        # Read counts as delivered: the window must never restart and repeat them.
-        report.records_yielded += len(rows)
+        batch: list[T] | None = await report._next_batch()
+        if batch is not None:
+            # Read counts as delivered: the window must never restart and repeat them.
+            report.records_yielded += len(batch)
         return batch
 
     async def _open_windows(self) -> None:

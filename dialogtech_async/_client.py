@@ -13,6 +13,7 @@ import httpx
 
 from ._auth import SecretAuth
 from ._config import DEFAULT_LIMITS, MAX_ERROR_BODY, REPORT_TIMEOUT
+from ._convert import RecordConverter
 from ._exceptions import (
     APIStatusError,
     DialogTechError,
@@ -22,7 +23,7 @@ from ._exceptions import (
     status_error,
 )
 from ._redact import redact_text, redact_url, register_secrets, unregister_secrets
-from ._report import ConverterFn, ParserFactory, Report
+from ._report import DecoderFactory, Report
 from ._retry import RetryPolicy, is_retryable_status, retry_after
 
 logger = logging.getLogger("dialogtech_async")
@@ -114,8 +115,8 @@ class BaseSession:
         self,
         url: httpx.URL,
         params: Params,
-        make_parser: ParserFactory,
-        convert: ConverterFn[T],
+        make_decoder: DecoderFactory,
+        converter: RecordConverter[T],
         *,
         description: str,
         auth: httpx.Auth | None = None,
@@ -128,8 +129,8 @@ class BaseSession:
 
         return Report(
             open_response,
-            make_parser,
-            convert,
+            make_decoder,
+            converter,
             retry=self._retry,
             transport_error=self._transport_error,
             description=description,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal, overload
+from typing import Any, Literal, overload
 
 import httpx
 
@@ -21,10 +21,10 @@ from ._config import (
 from ._convert import EASTERN, RecordConverter
 from ._exceptions import ResponseFormatError, ValidationError, in_band_error
 from ._legacy import MAX_MESSAGE_BYTES, LegacyReportParser, error_message
-from ._parsers import CSVParser, JSONParser, Parser, XMLParser
+from ._parsers import CSVParser, Decoder, JSONParser, Parser, XMLParser
 from ._records import CallResult, ClickToRecord, LeadFlowCall
 from ._redact import REDACTED, mask, redact_text
-from ._report import Report
+from ._report import Decode, Report
 
 #: The legacy API's single entry point (spec: "Base URL ... ibp_api.php").
 LEGACY_PATH = "/ibp_api.php"
@@ -263,21 +263,21 @@ class Session(BaseSession):
         if ref is not None:
             params["ref"] = check.text(ref, "ref") or ""
 
-        def make_parser(response: httpx.Response) -> Parser:
+        def make_decoder(response: httpx.Response, decode: Decode) -> Decoder[Any]:
             inner: Parser = (
                 CSVParser(encoding=response.charset_encoding or "utf-8")
                 if format == "csv"
                 else XMLParser()
             )
-            return LegacyReportParser(inner, expect=format)
+            return LegacyReportParser(decode(inner), expect=format)
 
         def one(first: dt.date, last: dt.date) -> Report[ClickToRecord]:
             dates = {"start_date": first.strftime("%Y%m%d"), "end_date": last.strftime("%Y%m%d")}
             return self._report(
                 self._url(LEGACY_PATH),
                 {**params, **dates},
-                make_parser,
-                _CLICK_TO.convert,
+                make_decoder,
+                _CLICK_TO,
                 description=f"click-to report {first}..{last} ({format})",
             )
 
@@ -374,8 +374,8 @@ class Session(BaseSession):
             return self._report(
                 self._newest_base_url.join(LEADFLOW_PATH),
                 {**params, **dates},
-                lambda _response: JSONParser(),
-                _LEADFLOW.convert,
+                lambda _response, decode: decode(JSONParser()),
+                _LEADFLOW,
                 description="LeadFlow history",
                 auth=self._newest_auth,
             )

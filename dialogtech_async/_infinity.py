@@ -166,7 +166,7 @@ class InfinitySession(BaseSession):
         return self._report(
             self._url(f"/reports/v2/igrps/{igrp}/{endpoint}"),
             params,
-            lambda _response: JSONParser(),
-            converter.convert,
+            lambda _response, decode: decode(JSONParser()),
+            converter,
             description=f"Infinity {endpoint} (igrp {igrp})",
         )

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Generic, Literal, TypeVar
 
 from defusedxml import DefusedXmlException, ElementTree
 
 from ._exceptions import ResponseFormatError, UnsafeXMLError, in_band_error
-from ._parsers import Parser, Row
+from ._parsers import Decoder
+
+T = TypeVar("T")
 
 #: Enough of a body's start to see its first element (past the ~1 KB internal DTD of the
 #: click-to report) or its CSV header line.
@@ -39,15 +41,15 @@ def error_message(body: bytes) -> str | None:
     return ": ".join(text.strip() for text in root.itertext() if text.strip())
 
 
-class LegacyReportParser:
-    """Wraps a report parser, recognising error bodies sent in place of the report.
+class LegacyReportParser(Generic[T]):
+    """Wraps a report decoder, recognising error bodies sent in place of the report.
 
     Such a body is an XML ``<response><result>...`` document, or plain text where CSV
     was asked for. It raises the matching ``APIStatusError`` (``AuthenticationError`` for
     "INVALID ACCOUNT") instead of yielding no records or garbage.
     """
 
-    def __init__(self, inner: Parser, *, expect: Literal["csv", "xml"]) -> None:
+    def __init__(self, inner: Decoder[T], *, expect: Literal["csv", "xml"]) -> None:
         self._inner = inner
         self._expect = expect
         self._head = b""
@@ -57,7 +59,7 @@ class LegacyReportParser:
         self._last = 0
         self._size = 0
 
-    def feed(self, data: bytes) -> list[Row]:
+    def feed(self, data: bytes) -> list[T]:
         """Consume a chunk; return the records it completed."""
         if self._expect == "csv":
             self._see_end(data)
@@ -73,7 +75,7 @@ class LegacyReportParser:
             raise ResponseFormatError(f"expected a {self._expect} report, got something else")
         return []
 
-    def close(self) -> list[Row]:
+    def close(self) -> list[T]:
         """Mark the end of the body; raise the API's error if the body was one."""
         if self._mode == "sniff":
             self._mode = self._decide(final=True)

@@ -10,20 +10,22 @@ from typing import Any, Generic, TypeVar
 import anyio
 import httpx
 
+from ._convert import RecordConverter
 from ._exceptions import DialogTechError, StreamInterruptedError, TransportError
-from ._parsers import Parser, Row
+from ._parsers import Decoder, Parser, Row
+from ._reader import record_reader
 from ._retry import RetryPolicy
 
 T = TypeVar("T")
 
 #: Opens the response (retrying as the endpoint allows) and returns it unread.
 Opener = Callable[[], Awaitable[httpx.Response]]
-#: Builds a parser for a response (its charset, its format).
-ParserFactory = Callable[[httpx.Response], Parser]
+#: Turns a raw-row parser into the decoder an iteration wants: records, or the rows as is.
+Decode = Callable[[Parser], Decoder[Any]]
+#: Builds the decoder for a response (its charset, its format) around ``decode(parser)``.
+DecoderFactory = Callable[[httpx.Response, Decode], Decoder[Any]]
 #: The session's one translation of an httpx transport failure into our error.
 TransportErrorFn = Callable[[httpx.TransportError, httpx.Request], TransportError]
-#: Converts a batch of raw rows, given the first row's index in the report.
-ConverterFn = Callable[[list[Row], int], list[T]]
 #: Removes the session's secrets from an error raised by a parser (in place).
 RedactFn = Callable[[DialogTechError], None]
 
@@ -51,8 +53,8 @@ class Report(Generic[T]):
     def __init__(
         self,
         open_response: Opener,
-        make_parser: ParserFactory,
-        convert: ConverterFn[T],
+        make_decoder: DecoderFactory,
+        converter: RecordConverter[T],
         *,
         retry: RetryPolicy,
         transport_error: TransportErrorFn,
@@ -60,22 +62,22 @@ class Report(Generic[T]):
         redact: RedactFn | None = None,
     ) -> None:
         self._open_response = open_response
-        self._make_parser = make_parser
-        self._convert = convert
+        self._make_decoder = make_decoder
+        self._converter = converter
         self._retry = retry
         self._transport_error = transport_error
         self._description = description
         self._redact = redact
         self._response: httpx.Response | None = None
         self._chunks: AsyncIterator[bytes] | None = None
-        self._parser: Parser | None = None
+        self._decoder: Decoder[Any] | None = None
+        self._typed = True
         self._iterator: AsyncGenerator[T, None] | None = None
         self._handed_out: weakref.ref[AsyncGenerator[Any, None]] | None = None
         self._held: AsyncGenerator[Any, None] | None = None
         self._managed = False
         self._started = False
         self._done = False
-        self._rows_read = 0
         self._restarts = 0
         #: Body bytes received so far.
         self.bytes_read = 0
@@ -148,30 +150,32 @@ class Report(Generic[T]):
         if self._started:
             raise RuntimeError("a Report can be iterated only once")
         self._started = True
+        self._typed = typed
         try:
-            while (rows := await self._next_rows()) is not None:
-                batch = self._convert(rows, self._rows_read) if typed else rows
-                self._rows_read += len(rows)
-                for record in batch:
+            while (batch := await self._next_batch()) is not None:
+                # Popped as they go: a record handed out is held by the caller alone,
+                # so one the caller drops is freed before the next chunk is parsed.
+                batch.reverse()
+                while batch:
                     self.records_yielded += 1
-                    yield record
+                    yield batch.pop()
         finally:
             await self._release()
 
-    async def _next_rows(self) -> list[Row] | None:
-        """The rows completed by the next chunk(s); None at the end of the body."""
+    async def _next_batch(self) -> list[Any] | None:
+        """The records (or rows) completed by the next chunk(s); None at the body's end."""
         while not self._done:
             if self._chunks is None:
                 await self._start()
             assert self._chunks is not None
-            assert self._parser is not None
+            assert self._decoder is not None
             try:
                 chunk = await self._chunks.__anext__()
             except StopAsyncIteration:
                 self._done = True
-                rows = self._parse(self._parser.close)
+                batch = self._decode(self._decoder.close)
                 await self._release()
-                return rows
+                return batch
             except httpx.TransportError as exc:
                 assert self._response is not None  # set with the chunks by _start()
                 request = self._response.request
@@ -183,13 +187,13 @@ class Report(Generic[T]):
                     continue
                 raise self._interrupted(exc, request) from exc
             self.bytes_read += len(chunk)
-            rows = self._parse(self._parser.feed, chunk)
-            if rows:
-                return rows
+            batch = self._decode(self._decoder.feed, chunk)
+            if batch:
+                return batch
         return None
 
-    def _parse(self, step: Callable[..., list[Row]], *chunk: bytes) -> list[Row]:
-        """One parser call; an error it raises (an in-band API message, a snippet of a
+    def _decode(self, step: Callable[..., list[Any]], *chunk: bytes) -> list[Any]:
+        """One decoder call; an error it raises (an in-band API message, a snippet of a
         malformed body) may quote what the server echoed back: its secrets are redacted."""
         try:
             return step(*chunk)
@@ -204,9 +208,13 @@ class Report(Generic[T]):
         self.status_code = response.status_code
         length = response.headers.get("Content-Length")
         self.content_length = int(length) if length and length.isdigit() else None
-        self._parser = self._make_parser(response)
+        decode = self._records if self._typed else _rows
+        self._decoder = self._make_decoder(response, decode)
         self._chunks = response.aiter_bytes()
         self.bytes_read = 0
+
+    def _records(self, parser: Parser) -> Decoder[T]:
+        return record_reader(parser, self._converter)
 
     def _interrupted(self, exc: httpx.TransportError, request: httpx.Request) -> TransportError:
         error = self._transport_error(exc, request)
@@ -223,3 +231,8 @@ class Report(Generic[T]):
             # Shielded: a cancelled task must still hand its connection back to the pool.
             with anyio.CancelScope(shield=True):
                 await response.aclose()
+
+
+def _rows(parser: Parser) -> Decoder[Row]:
+    """For ``Report.rows()``: the parser's raw rows, as they come."""
+    return parser

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import _fixtures as fx
+import attrs
 import pytest
 
 import dialogtech_async as dta
@@ -60,3 +61,101 @@ def test_a_bad_value_in_a_batch_names_its_record() -> None:
         converter.convert(rows, first_index=10)
     assert caught.value.record_index == 12
     assert "talk_seconds" in str(caught.value)
+
+
+# --- CSV tables: columns of text, no dict per row ------------------------------------------
+
+
+def _columns(rows: list[dict[str, str]]) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+    keys = tuple(rows[0])
+    return keys, list(zip(*(list(row.values()) for row in rows), strict=True))
+
+
+def _table_rows() -> list[dict[str, str]]:
+    return _rows(CSVParser(), "clickto_report_unicode.csv")
+
+
+def test_csv_columns_give_the_records_of_the_dict_rows() -> None:
+    converter = RecordConverter(dta.ClickToRecord)
+    rows = _table_rows() * 3
+    records = converter.convert_columns(*_columns(rows))
+    assert records == converter.convert([dict(row) for row in rows])
+    first = records[0]
+    assert first.page is None  # "" in the spec example
+    assert first.call_duration == 9
+    assert first.click_datetime is not None
+    assert first.click_datetime.hour == 22
+
+
+def test_csv_columns_of_every_kind_of_value() -> None:
+    """Columns with and without empty strings take different paths; both are checked."""
+    converter = RecordConverter(dta.ClickToRecord)
+    rows = _table_rows()
+    full = [{**row, "Page": "p", "Click Date/Time": "Mar 02 2017 1:05 AM"} for row in rows]
+    empty = [{**row, "Click Date/Time": "", "Call Duration": ""} for row in rows]
+    for batch in (full, empty, full + empty):
+        assert converter.convert_columns(*_columns(batch)) == converter.convert(batch)
+    assert converter.convert_columns(*_columns(empty))[0].click_datetime is None
+
+
+@pytest.mark.parametrize(
+    ("key", "bad"),
+    [("Call Duration", "9.5"), ("Call Duration", "9 s"), ("Click Date/Time", "yesterday")],
+)
+def test_a_bad_value_in_csv_columns_names_its_record(key: str, bad: str) -> None:
+    converter = RecordConverter(dta.ClickToRecord)
+    rows = _table_rows()
+    rows[1][key] = bad
+    with pytest.raises(dta.ResponseFormatError) as caught:
+        converter.convert_columns(*_columns(rows), first_index=40)
+    assert caught.value.record_index == 41
+    assert repr(bad) in str(caught.value)
+
+
+def test_csv_columns_with_a_key_the_api_added_later() -> None:
+    converter = RecordConverter(dta.ClickToRecord)
+    rows = [{**row, "New Column": "n"} for row in _table_rows()]
+    records = converter.convert_columns(*_columns(rows))
+    assert [record.extra for record in records] == [{"New Column": "n"}] * len(rows)
+
+
+# --- records built a field at a time ------------------------------------------------------
+
+
+@pytest.mark.parametrize(("record", "rows"), CASES)
+def test_records_built_by_columns_are_whole_frozen_records(record: type, rows: Any) -> None:
+    batch = rows()
+    built = RecordConverter(record).convert([dict(row) for row in batch])
+    for one in built:
+        assert type(one) is record
+        copy = attrs.evolve(one)  # through __init__, with every field read from `one`
+        assert copy == one
+        assert repr(copy) == repr(one)
+        with pytest.raises(attrs.exceptions.FrozenInstanceError):
+            one.extra = {}
+
+
+@attrs.define(frozen=True, slots=True)
+class _Checked:
+    n: int | None = attrs.field(default=None, validator=attrs.validators.instance_of(int))
+
+
+@attrs.define(frozen=True, slots=True)
+class _Factory:
+    n: int | None = None
+    extra: dict[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.define(frozen=True)
+class _WithDict:
+    n: int | None = None
+
+    def __attrs_post_init__(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("record", [_Checked, _Factory, _WithDict])
+def test_records_that_need_their_init_are_refused(record: type) -> None:
+    # Building by slots skips __init__: a class with work for it would be built wrong.
+    with pytest.raises(TypeError, match="not a plain slotted attrs record"):
+        RecordConverter(record)

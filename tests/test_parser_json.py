@@ -313,7 +313,6 @@ def test_memory_stays_bounded_while_feeding_a_large_body() -> None:
     assert peak < 3 * 1024 * 1024
 
 
-
 # --- ijson pipeline -----------------------------------------------------------------------
 
 _PIPELINE_BODIES = [

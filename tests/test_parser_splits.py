@@ -31,6 +31,34 @@ def _json_rows(body: bytes) -> list[dict[str, Any]]:
     return value
 
 
+class _ByValues:
+    """A CSVParser read through ``feed_values``/``close_values``, keyed here by its header."""
+
+    def __init__(self) -> None:
+        self._parser = CSVParser()
+
+    def feed(self, data: bytes) -> list[dict[str, str]]:
+        return self._keyed(self._parser.feed_values(data))
+
+    def close(self) -> list[dict[str, str]]:
+        return self._keyed(self._parser.close_values())
+
+    def _keyed(self, rows: list[list[str]]) -> list[dict[str, str]]:
+        return [dict(zip(self._parser.fieldnames or (), row, strict=True)) for row in rows]
+
+
+def _with_values_twins(
+    cases: dict[str, tuple[ParserFactory, bytes, list[dict[str, Any]]]],
+) -> dict[str, tuple[ParserFactory, bytes, list[dict[str, Any]]]]:
+    """``cases`` plus each CSV case read by values: every check below holds for both."""
+    twins = {
+        f"{name} by values": (_ByValues, body, rows)
+        for name, (factory, body, rows) in cases.items()
+        if factory is CSVParser
+    }
+    return {**cases, **twins}
+
+
 # name -> (parser factory, body, expected rows)
 CASES: dict[str, tuple[ParserFactory, bytes, list[dict[str, Any]]]] = {
     "csv spec": (CSVParser, fx.read("clickto_report.csv"), fx.CSV_ROWS),
@@ -61,6 +89,7 @@ CASES: dict[str, tuple[ParserFactory, bytes, list[dict[str, Any]]]] = {
         _json_rows(fx.read("infinity_active_call_advanced.json")),
     ),
 }
+CASES = _with_values_twins(CASES)
 
 # Small bodies, cut at every pair of positions.
 SMALL_CASES: dict[str, tuple[ParserFactory, bytes, list[dict[str, Any]]]] = {
@@ -98,6 +127,7 @@ SMALL_CASES: dict[str, tuple[ParserFactory, bytes, list[dict[str, Any]]]] = {
     ),
     "json empty": (JSONParser, b"\n]\n", []),
 }
+SMALL_CASES = _with_values_twins(SMALL_CASES)
 
 
 def test_fixture_bodies_have_multibyte_characters() -> None:
@@ -174,6 +204,7 @@ MALFORMED: dict[str, tuple[ParserFactory, bytes, list[dict[str, Any]]]] = {
     "json non-object": (JSONParser, b'[{"a": 1}, 2, {"a": 3}]', [{"a": 1}]),
     "json truncated": (JSONParser, b'[{"a": 1}, {"a": 2', [{"a": 1}]),
 }
+MALFORMED = _with_values_twins(MALFORMED)
 
 
 def _error_facts(error: Exception, name: str) -> tuple[Any, ...]:
@@ -256,7 +287,9 @@ def test_random_csv_split_anywhere(
     text = out.getvalue() if final_newline else out.getvalue().removesuffix(newline)
     body = (b"\xef\xbb\xbf" if bom else b"") + text.encode()
     expected = [dict(zip(header, row, strict=True)) for row in values]
-    assert fx.parse_all(CSVParser(), _cuts(data, body)) == expected
+    chunks = _cuts(data, body)
+    assert fx.parse_all(CSVParser(), chunks) == expected
+    assert fx.parse_all(_ByValues(), chunks) == expected
 
 
 def _xml_escape(text: str) -> str:

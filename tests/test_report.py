@@ -8,6 +8,7 @@ fast by swapping the session's RetryPolicy for one with millisecond waits (``fas
 from __future__ import annotations
 
 import datetime as dt
+import weakref
 from collections.abc import AsyncIterator, Iterator
 
 import anyio
@@ -130,6 +131,21 @@ async def test_collect_and_iteration_give_typed_records(mock: respx.MockRouter) 
     assert [record.call_duration for record in collected] == [9, 1]
     assert collected[1].click_datetime == dt.datetime(2017, 2, 1, 15, 57)
     assert collected[1].name is None  # empty strings become None
+
+
+async def test_a_record_handed_out_is_held_by_the_caller_alone(
+    mock: respx.MockRouter,
+) -> None:
+    # One chunk, one batch of records: the Report must not keep the ones handed out.
+    mock.get(LEGACY).respond(200, content=HEADER + ROW_1 * 5 + ROW_2)
+    gone: list[bool] = []
+    async with dta.Session(AK, SK) as session, session.click_to_report(START, END) as report:
+        previous: weakref.ref[dta.ClickToRecord] | None = None
+        async for record in report:
+            if previous is not None:
+                gone.append(previous() is None)
+            previous = weakref.ref(record)
+    assert gone == [True] * 5
 
 
 async def test_rows_gives_the_raw_dicts(mock: respx.MockRouter) -> None:

@@ -1,8 +1,8 @@
 """Sans-I/O push parsers: bytes in, raw rows out; no httpx, no asyncio."""
 
-from ._base import Parser, Row
+from ._base import Decoder, Parser, Row
 from ._csv import CSVParser
 from ._json import JSONParser
 from ._xml import XMLParser
 
-__all__ = ["CSVParser", "JSONParser", "Parser", "Row", "XMLParser"]
+__all__ = ["CSVParser", "Decoder", "JSONParser", "Parser", "Row", "XMLParser"]

@@ -8,6 +8,8 @@ from typing import Any, Protocol, TypeVar, cast
 
 from .._exceptions import DialogTechError
 
+T = TypeVar("T")
+
 #: A raw row: the API's own keys mapped to the text (CSV, XML) or JSON value found.
 Row = dict[str, Any]
 
@@ -29,6 +31,18 @@ class Parser(Protocol):
         ...
 
 
+class Decoder(Protocol[T]):
+    """Bytes in, items out: a parser (raw rows), or a parser and a converter (records)."""
+
+    def feed(self, data: bytes) -> list[T]:
+        """Consume ``data``; return the items it completed (possibly none)."""
+        ...
+
+    def close(self) -> list[T]:
+        """Mark the end of input; return the last items, or raise if it is incomplete."""
+        ...
+
+
 class KeepsFaults:
     """The rule every parser follows on a malformed body.
 
@@ -46,14 +60,14 @@ class KeepsFaults:
             raise error
 
 
-F = TypeVar("F", bound=Callable[..., list[Row]])
+F = TypeVar("F", bound=Callable[..., list[Any]])
 
 
 def keeping_faults(method: F) -> F:
     """For ``feed``/``close``: raise a kept fault again; keep any error the call raises."""
 
     @functools.wraps(method)
-    def call(self: KeepsFaults, *args: Any) -> list[Row]:
+    def call(self: KeepsFaults, *args: Any) -> list[Any]:
         if self._fault is not None:
             raise self._fault
         try:

@@ -55,6 +55,31 @@ class CSVParser(KeepsFaults):
     @keeping_faults
     def feed(self, data: bytes) -> list[Row]:
         """Consume a chunk of the body; return the records it completed."""
+        return self._dicts(self._feed(data))
+
+    @keeping_faults
+    def close(self) -> list[Row]:
+        """Mark the end of the body; return the last record (it needs no line break)."""
+        return self._dicts(self._close())
+
+    @keeping_faults
+    def feed_values(self, data: bytes) -> list[list[str]]:
+        """Like ``feed``, but each record is the list of its values in ``fieldnames`` order.
+
+        Use either ``feed`` and ``close`` or ``feed_values`` and ``close_values`` on one
+        parser. No dict is built per record: about half the cost of ``feed``.
+        """
+        return self._feed(data)
+
+    @keeping_faults
+    def close_values(self) -> list[list[str]]:
+        """Like ``close``, but each record is the list of its values (see ``feed_values``)."""
+        return self._close()
+
+    def _dicts(self, rows: list[list[str]]) -> list[Row]:
+        return list(map(dict, map(zip, repeat(self._fieldnames or ()), rows)))
+
+    def _feed(self, data: bytes) -> list[list[str]]:
         if self._closed:
             raise RuntimeError("feed() after close()")
         buf = self._tail + data if self._tail else data
@@ -74,9 +99,7 @@ class CSVParser(KeepsFaults):
         self._tail_offset += end
         return self._parse(buf[:end], offset)
 
-    @keeping_faults
-    def close(self) -> list[Row]:
-        """Mark the end of the body; return the last record (it needs no line break)."""
+    def _close(self) -> list[list[str]]:
         if self._closed:
             return []
         self._closed = True
@@ -93,7 +116,7 @@ class CSVParser(KeepsFaults):
             self._keep_fault(unterminated, rows_before=False)
         return self._parse(buf, self._tail_offset) if buf else []
 
-    def _parse(self, chunk: bytes, offset: int) -> list[Row]:
+    def _parse(self, chunk: bytes, offset: int) -> list[list[str]]:
         """Parse whole records ``chunk`` found at ``offset`` in the body."""
         try:
             text = chunk.decode(self._encoding)
@@ -131,11 +154,11 @@ class CSVParser(KeepsFaults):
             rows = [row for row in rows if row]  # blank lines carry no record
         return self._records_of(rows)
 
-    def _records_of(self, rows: list[list[str]]) -> list[Row]:
+    def _records_of(self, rows: list[list[str]]) -> list[list[str]]:
         self._records += len(rows)
-        return list(map(dict, map(zip, repeat(self._fieldnames or ()), rows)))
+        return rows
 
-    def _rows_before_fault(self, text: str, offset: int) -> list[Row]:
+    def _rows_before_fault(self, text: str, offset: int) -> list[list[str]]:
         """Parse ``text`` again up to its first bad row (the error path only).
 
         Returns the records before the bad row, keeping the error for the next call;
