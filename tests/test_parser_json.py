@@ -313,6 +313,34 @@ def test_memory_stays_bounded_while_feeding_a_large_body() -> None:
     assert peak < 3 * 1024 * 1024
 
 
+@pytest.mark.parametrize("wrapped", [False, True])
+def test_a_first_chunk_larger_than_the_sniff_limit_is_read_whole(wrapped: bool) -> None:
+    # A gzip-encoded response decompresses into chunks far larger than any socket read.
+    records = b",".join([_BIG_RECORD.rstrip(b",\n")] * 200)
+    body = b'{"response": [' + records + b"]}" if wrapped else b"[" + records + b"]"
+    assert len(body) > 2 * _json._MAX_SNIFF
+    parser = JSONParser()
+    rows = parser.feed(body) + parser.close()
+    assert len(rows) == 200
+    assert rows[0] == json.loads(_BIG_RECORD.rstrip(b",\n"), parse_float=Decimal)
+
+
+@pytest.mark.parametrize(
+    ("head", "chunk_size"),
+    [
+        (b"{" + b" " * _json._MAX_SNIFF, 4096),  # the first key never arrives
+        (b'"' + b"x" * _json._MAX_SNIFF, 4096),  # an "error message" without end
+        (b'"' + b"x" * _json._MAX_SNIFF, 1 << 20),  # the same in one chunk
+    ],
+)
+def test_a_start_undecided_past_the_sniff_limit_is_refused(head: bytes, chunk_size: int) -> None:
+    chunks = [head[i : i + chunk_size] for i in range(0, len(head), chunk_size)]
+    rows, error = fx.parse_until_error(JSONParser(), [*chunks, b"more"])
+    assert rows == []
+    assert isinstance(error, dta.ResponseFormatError)
+    assert "does not start like a record list" in str(error)
+
+
 # --- ijson pipeline -----------------------------------------------------------------------
 
 _PIPELINE_BODIES = [

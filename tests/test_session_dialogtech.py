@@ -8,6 +8,8 @@ waits (``fast()``), never by patching ``anyio.sleep``: the waits still happen.
 from __future__ import annotations
 
 import datetime as dt
+import gzip
+import json
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -461,6 +463,32 @@ async def test_leadflow_json_wrapped_or_bare_gives_typed_calls(
     assert call.talk_seconds == 204
     assert call.affiliate_cap is None
     assert call.sid == "SID-0001"
+
+
+@pytest.mark.parametrize("wrapped", [False, True])
+async def test_a_large_gzip_encoded_leadflow_body_is_read_whole(
+    mock: respx.MockRouter, wrapped: bool
+) -> None:
+    # Decompressed, the body arrives as chunks far larger than a socket read.
+    rows = [{**LEADFLOW_ROW, "sid": f"SID-{i:05}"} for i in range(2000)]
+    body = json.dumps({"response": rows} if wrapped else rows).encode()
+    assert len(body) > 4 * 64 * 1024
+    mock.get(LEADFLOW).respond(
+        200, content=gzip.compress(body), headers={"Content-Encoding": "gzip"}
+    )
+    async with dta.Session(AK, SK) as session:
+        calls = await session.leadflow_history(sid="SID-0001").collect()
+    assert [call.sid for call in calls] == [row["sid"] for row in rows]
+
+
+async def test_a_large_gzip_encoded_click_to_report_is_read_whole(mock: respx.MockRouter) -> None:
+    header, *lines = SPEC_CSV.split(b"\n")
+    body = b"\n".join([header, *(lines * 3000)])
+    mock.get(LEGACY).respond(200, content=gzip.compress(body), headers={"Content-Encoding": "gzip"})
+    async with dta.Session(AK, SK) as session:
+        records = await session.click_to_report(dt.date(2017, 1, 1), dt.date(2017, 2, 1)).collect()
+    assert len(records) == 6000
+    assert [r.call_duration for r in records[:4]] == [9, 1, 9, 1]
 
 
 # --- credentials ---------------------------------------------------------------------------

@@ -108,8 +108,15 @@ class JSONParser(KeepsFaults):
         if self._coro is not None:
             # Never send ijson an empty chunk: to ijson that marks the end of the input.
             return self._send(data) if data else []
-        self._hold(data)
-        return [] if self._finish is not None else self._start(final=False)
+        self._head += data
+        rows = [] if self._finish is not None else self._start(final=False)
+        # Judged after the shape is looked for, not before: one decompressed chunk of a
+        # gzip-encoded body can be far larger than the limit and start well.
+        if self._coro is None and len(self._head) > _MAX_SNIFF:
+            raise ResponseFormatError(
+                "JSON body does not start like a record list", byte_offset=_MAX_SNIFF
+            )
+        return rows
 
     @keeping_faults
     def close(self) -> list[Row]:
@@ -129,13 +136,6 @@ class JSONParser(KeepsFaults):
         except ijson.JSONError as exc:
             self._keep_fault(self._malformed(exc), rows_before=False)
         return rows + self._take()
-
-    def _hold(self, data: bytes) -> None:
-        self._head += data
-        if len(self._head) > _MAX_SNIFF:
-            raise ResponseFormatError(
-                "JSON body does not start like a record list", byte_offset=_MAX_SNIFF
-            )
 
     def _start(self, *, final: bool) -> list[Row]:
         """Decide the body's shape from its start, once enough of it has arrived."""
