@@ -1,10 +1,11 @@
 """One measured run in a fresh process: ``python benchmarks/_worker.py '<spec as JSON>'``.
 
 The process imports what the side needs, loads its input (a body from a file, or a
-client), notes its resident set, runs the side once and prints one JSON line: records,
-seconds, records/s, time to the first record, peak RSS growth and CPU seconds. Peak
-growth is the high-water mark after the run less the resident set before it (on Linux
-``/proc/self/clear_refs`` resets the mark first; elsewhere ``ru_maxrss``).
+client; a pull first makes one throwaway request, ``warm_up``), notes its resident set,
+runs the side once and prints one JSON line: records, seconds, records/s, time to the
+first record, peak RSS growth and CPU seconds. Peak growth is the high-water mark after
+the run less the resident set before it (on Linux ``/proc/self/clear_refs`` resets the
+mark first; elsewhere ``ru_maxrss``).
 
 Kinds of spec (``run.py`` builds them):
 
@@ -43,6 +44,7 @@ from dialogtech_async import ClickToRecord, LeadFlowCall
 from dialogtech_async._config import REPORT_TIMEOUT
 from dialogtech_async._convert import RecordConverter
 from dialogtech_async._legacy import LegacyReportParser
+from dialogtech_async._reader import record_reader
 from dialogtech_async.parsers import CSVParser, JSONParser, XMLParser
 from dialogtech_async.testing import SANDBOX_ACCESS_KEY, SANDBOX_SECRET_ACCESS_KEY
 
@@ -101,25 +103,24 @@ def rows_client(rows: int) -> httpx.AsyncClient:
 
 
 def session_stack(fmt: str) -> Callable[[bytes, First], int]:
-    """The parser and converter a Session's Report uses, on bytes in memory (64 KiB
-    chunks): the reference of the end-to-end comparison."""
-    convert = converter_for(fmt).convert
+    """The decoder a Session's Report builds (parser fused with the converter, inside
+    the legacy envelope check), on bytes in memory (64 KiB chunks): the reference of the
+    end-to-end comparison."""
+    converter = converter_for(fmt)
 
-    def make_parser() -> Any:
+    def make_decoder() -> Any:
         if fmt == "json":
-            return JSONParser()
+            return record_reader(JSONParser(), converter)
         inner = CSVParser(encoding="utf-8") if fmt == "csv" else XMLParser()
-        return LegacyReportParser(inner, expect=fmt)
+        return LegacyReportParser(record_reader(inner, converter), expect=fmt)
 
     def run(body: bytes, first: First) -> int:
-        parser, count = make_parser(), 0
+        decoder, count = make_decoder(), 0
         for chunk in chain(chunked(body), [None]):
-            rows = parser.close() if chunk is None else parser.feed(chunk)
-            if rows:
-                if not count:
-                    first()
-                for _record in convert(rows, count):
-                    count += 1
+            done = len(decoder.close() if chunk is None else decoder.feed(chunk))
+            if done and not count:
+                first()
+            count += done
         return count
 
     return run
@@ -340,8 +341,18 @@ def run_mem(spec: dict[str, Any]) -> dict[str, Any]:
     return meter.result(records)
 
 
+async def warm_up(base_url: str) -> None:
+    """Pay what a process pays once, on its first request, before any side is timed:
+    anyio imports its event-loop backend on first use (17-19 ms here, ``-X importtime``),
+    and httpx and httpcore run first-use paths. A throwaway client, so the measured pull
+    still opens its own connection."""
+    async with httpx.AsyncClient() as client:
+        await client.get(base_url)
+
+
 async def run_net(spec: dict[str, Any]) -> dict[str, Any]:
     env_kind, pull = NET_SIDES[spec["impl"]]
+    await warm_up(spec["base_url"])
     client = rows_client(spec["rows"])
     if env_kind == "client":
         client.base_url = httpx.URL(spec["base_url"])
