@@ -47,6 +47,12 @@ LocalTime = Annotated[dt.datetime, DateFormat.AS_SENT]
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
+def _mapping() -> Any:
+    """A mapping field: compared, but left out of the hash (a dict cannot be hashed),
+    so that records can be set members and dict keys; equal records still hash alike."""
+    return attrs.field(default=_EMPTY, hash=False)
+
+
 class LeadStatus(str, enum.Enum):
     """Whether a LeadFlow call was transferred to an advertiser, and if not, why."""
 
@@ -87,7 +93,7 @@ class ClickToRecord:
     ip_address: str | None = None
     call_1_result: str | None = None
     call_2_result: str | None = None
-    extra: Mapping[str, Any] = _EMPTY
+    extra: Mapping[str, Any] = _mapping()
 
 
 @attrs.define(frozen=True, slots=True)
@@ -134,7 +140,7 @@ class LeadFlowCall:
     #: Undocumented values: kept as sent.
     contest_qualification: str | None = None
     sid: str | None = None
-    extra: Mapping[str, Any] = _EMPTY
+    extra: Mapping[str, Any] = _mapping()
 
 
 @attrs.define(frozen=True, slots=True)
@@ -173,10 +179,10 @@ class ActiveCall:
     #: Seconds the A-leg and B-leg were bridged.
     bridge_duration: int | None = None
     #: ``pt_<tag>`` keys, without the prefix.
-    pass_through_tags: Mapping[str, Any] = _EMPTY
+    pass_through_tags: Mapping[str, Any] = _mapping()
     #: ``c_<var>`` keys, without the prefix.
-    custom_variables: Mapping[str, Any] = _EMPTY
-    extra: Mapping[str, Any] = _EMPTY
+    custom_variables: Mapping[str, Any] = _mapping()
+    extra: Mapping[str, Any] = _mapping()
 
 
 @attrs.define(frozen=True, slots=True)
@@ -185,7 +191,7 @@ class PbxActiveCall:
 
     #: "ringing", "queueing" or "bridged".
     state: str | None = None
-    extra: Mapping[str, Any] = _EMPTY
+    extra: Mapping[str, Any] = _mapping()
 
 
 @attrs.define(frozen=True, slots=True)
@@ -198,4 +204,4 @@ class PbxUserStatus:
     state_start_datetime: LocalTime | None = None
     #: Whether the user is shown on the real-time dashboard.
     dashboard: bool | None = None
-    extra: Mapping[str, Any] = _EMPTY
+    extra: Mapping[str, Any] = _mapping()

@@ -261,6 +261,22 @@ def test_records_are_frozen_and_slotted(record_type: type[Any]) -> None:
         record.not_a_field = 1
 
 
+def test_records_with_mapping_fields_can_be_hashed() -> None:
+    # Mapping fields take part in equality but not in the hash (a dict has none).
+    [call] = _json_records(dta.ActiveCall, "infinity_active_call_advanced.json")
+    assert call.pass_through_tags
+    assert call.custom_variables
+    rows = fx.parse_all(CSVParser(), [b'"Caller ID","Agent Name"\n"1","Ana"\n"1","Ana"\n'])
+    first, second = RecordConverter(dta.ClickToRecord).convert(rows)
+    assert first.extra == {"Agent Name": "Ana"}
+    assert first == second
+    assert first is not second
+    assert hash(first) == hash(second)
+    assert len({first, second, call, attrs.evolve(call)}) == 2
+    # Records differing only in a mapping field still differ.
+    assert attrs.evolve(first, extra={"Agent Name": "Bo"}) != first
+
+
 def test_converted_record_is_frozen() -> None:
     [record] = _click_to_from_csv(fx.read("clickto_report.csv"))[:1]
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
