@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 import attrs
 import cattrs
 
+from ._codegen import compiled
 from ._exceptions import ResponseFormatError
 from ._parsers import Row
 from ._records import DateFormat, LeadStatus
@@ -248,13 +249,6 @@ def _text_column_expression(number: int, type_: Any) -> str:
     return f"[h{number}(v, t{number}) for v in c]"
 
 
-def _compiled(lines: list[str], namespace: dict[str, Any], filename: str) -> Callable[..., Any]:
-    """Define the function whose source is ``lines`` in ``namespace`` and return it."""
-    exec(compile("\n".join(lines) + "\n", filename, "exec"), namespace)
-    function: Callable[..., Any] = namespace[lines[0].split()[1].split("(")[0]]
-    return function
-
-
 @attrs.define(frozen=True, slots=True)
 class _Layout:
     """How the rows with one key order become records."""
@@ -417,7 +411,7 @@ class RecordConverter(Generic[T]):
                 arguments.append(f"{field}=o.get({_GATHERED + field!r}, EMPTY)")
         namespace["EMPTY"] = attrs.fields_dict(self.record_type)[_EXTRA].default  # type: ignore[arg-type]
         lines.append(f"    return cls({', '.join(arguments)})")
-        return _compiled(lines, namespace, f"<{self.record_type.__name__} structure>")
+        return compiled(lines, namespace, f"<{self.record_type.__name__} structure>")
 
     def _generate_columns(
         self, keys: tuple[str, ...], reads: _Reads, *, text: bool
@@ -464,7 +458,7 @@ class RecordConverter(Generic[T]):
         # tuple is made per call as map would (38 -> 25 ns a field).
         lines += [f"    drain(starmap(set_{name}, zip(records, f_{name})))" for name in values]
         lines.append("    return records")
-        return _compiled(lines, namespace, f"<{self.record_type.__name__} columns>")
+        return compiled(lines, namespace, f"<{self.record_type.__name__} columns>")
 
     def _conversion_error(
         self, row: Row, layout: _Layout, index: int, exc: Exception

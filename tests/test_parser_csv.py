@@ -46,6 +46,29 @@ def test_header_row_gives_the_keys_in_order() -> None:
 # --- RFC 4180 ---------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("width", [1, 2, 13, 300])
+def test_rows_of_any_width_become_dicts_like_dict_zip(width: int) -> None:
+    header = [f"col {i}" for i in range(width)]
+    rows = [[f"r{r}c{i}" for i in range(width)] for r in range(3)]
+    body = "\n".join(",".join(line) for line in [header, *rows]).encode()
+    parser = CSVParser()
+    expected = [dict(zip(header, row, strict=True)) for row in rows]
+    assert parser.feed(body) + parser.close() == expected
+
+
+def test_a_repeated_header_name_keeps_its_last_value() -> None:
+    parser = CSVParser()
+    assert parser.feed(b"a,b,a\n1,2,3\n") == [{"a": "3", "b": "2"}]
+
+
+def test_header_names_that_look_like_code_come_out_verbatim() -> None:
+    names = ['"}; import os; {"', "k0", "\\", "lambda: 1", "{v0}"]
+    header = ",".join('"' + name.replace('"', '""') + '"' for name in names)
+    parser = CSVParser()
+    rows = parser.feed(header.encode() + b"\n1,2,3,4,5\n")
+    assert rows == [dict(zip(names, "12345", strict=True))]
+
+
 def test_rfc4180_quoting() -> None:
     body = (
         b'"name","note","empty","plain"\r\n'
