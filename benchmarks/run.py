@@ -1,6 +1,6 @@
 """Speed and memory against the bare-parser limits and the naive way, in one run.
 
-    python benchmarks/run.py                  # everything, ~8 minutes on 2 cores
+    python benchmarks/run.py                  # everything, 4-5 minutes on 2 cores
     python benchmarks/run.py --quick          # a smoke run, ~1 minute
     python benchmarks/run.py --rows 1000000   # section 3 at 1M rows as well (slower)
 
