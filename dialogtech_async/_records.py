@@ -8,9 +8,8 @@ kept, unconverted, in ``extra``.
 
 import datetime as dt
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from decimal import Decimal
-from types import MappingProxyType
 from typing import Annotated, Any
 
 import attrs
@@ -44,13 +43,46 @@ EasternTime = Annotated[dt.datetime, DateFormat.EASTERN]
 UTCTime = Annotated[dt.datetime, DateFormat.UTC]
 LocalTime = Annotated[dt.datetime, DateFormat.AS_SENT]
 
-_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+class _EmptyMapping(Mapping[str, Any]):
+    """The mapping fields' default: empty, read-only, one shared instance, which pickles
+    and copies as itself (a ``MappingProxyType`` cannot be pickled at all)."""
+
+    __slots__ = ()
+
+    def __getitem__(self, key: str) -> Any:
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+    def __repr__(self) -> str:
+        return "{}"
+
+    def __reduce__(self) -> str:
+        return "_EMPTY"  # pickle: the module's global of that name
+
+
+_EMPTY: Mapping[str, Any] = _EmptyMapping()
+
+
+def _contents(value: Any) -> Any:
+    """A mapping field's value in a hashable form (JSON objects and arrays made frozen)."""
+    if isinstance(value, Mapping):
+        return frozenset((key, _contents(item)) for key, item in value.items())
+    if isinstance(value, list):
+        return tuple(map(_contents, value))
+    return value
 
 
 def _mapping() -> Any:
-    """A mapping field: compared, but left out of the hash (a dict cannot be hashed),
-    so that records can be set members and dict keys; equal records still hash alike."""
-    return attrs.field(default=_EMPTY, hash=False)
+    """A mapping field: compared and hashed by its contents (a dict has no hash), so
+    records can be set members and dict keys, and records that differ only in ``extra``
+    (as PBX records mostly do) do not all share one hash."""
+    return attrs.field(default=_EMPTY, eq=_contents)
 
 
 class LeadStatus(str, enum.Enum):

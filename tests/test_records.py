@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import pickle
 from decimal import Decimal
 from typing import Any
 
@@ -262,7 +263,7 @@ def test_records_are_frozen_and_slotted(record_type: type[Any]) -> None:
 
 
 def test_records_with_mapping_fields_can_be_hashed() -> None:
-    # Mapping fields take part in equality but not in the hash (a dict has none).
+    # Mapping fields are compared and hashed by their contents (a dict has no hash).
     [call] = _json_records(dta.ActiveCall, "infinity_active_call_advanced.json")
     assert call.pass_through_tags
     assert call.custom_variables
@@ -275,6 +276,38 @@ def test_records_with_mapping_fields_can_be_hashed() -> None:
     assert len({first, second, call, attrs.evolve(call)}) == 2
     # Records differing only in a mapping field still differ.
     assert attrs.evolve(first, extra={"Agent Name": "Bo"}) != first
+
+
+def test_records_differing_only_in_extra_hash_apart() -> None:
+    # PBX records hold nearly everything in `extra`: a hash of `state` alone would put
+    # a set of active calls in a handful of buckets (quadratic time).
+    calls = [
+        dta.PbxActiveCall(state="bridged", extra={"id": str(i), "legs": [{"n": i}]})
+        for i in range(2000)
+    ]
+    assert len({hash(call) for call in calls}) > 1900
+    assert len(set(calls)) == 2000
+    same = dta.PbxActiveCall(state="bridged", extra={"legs": [{"n": 7}], "id": "7"})
+    assert same == calls[7]
+    assert hash(same) == hash(calls[7])
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        dta.ClickToRecord(caller_id="1"),  # the default, empty `extra`
+        dta.ClickToRecord(caller_id="1", extra={"Agent Name": "Ana"}),
+        dta.ActiveCall(txr="T", pass_through_tags={"gclid": "x"}),
+        dta.LeadFlowCall(sid="S", lead_status=dta.LeadStatus.CONNECTED),
+    ],
+    ids=["default-extra", "extra", "active-call", "leadflow"],
+)
+def test_records_pickle_and_copy(record: Any) -> None:
+    # Process pools and caches pickle records; an empty MappingProxyType cannot be.
+    again = pickle.loads(pickle.dumps(record))
+    assert again == record
+    assert hash(again) == hash(record)
+    assert copy.deepcopy(record) == record
 
 
 def test_converted_record_is_frozen() -> None:
