@@ -341,6 +341,31 @@ def test_a_start_undecided_past_the_sniff_limit_is_refused(head: bytes, chunk_si
     assert "does not start like a record list" in str(error)
 
 
+_PAD = b" " * _json._MAX_SNIFF
+
+
+@pytest.mark.parametrize(
+    ("body", "readable"),
+    [
+        (_PAD + b'[{"a": 1}]', False),  # the shape's first byte after the limit
+        (b"{" + _PAD + b'"response": [{"a": 1}]}', False),
+        (b'{"response"' + _PAD + b': [{"a": 1}]}', False),
+        (_PAD[:-20] + b'{"response": [{"a": 1}]}', True),  # decided just within it
+        (_PAD[:-1] + b'[{"a": 1}]', True),
+    ],
+)
+def test_the_sniff_limit_does_not_depend_on_the_chunks(body: bytes, readable: bool) -> None:
+    outcomes = [_outcome(body, size) for size in (1 << 12, 1 << 16, len(body))]
+    assert outcomes[1:] == outcomes[:-1]
+    rows, error = outcomes[0]
+    if readable:
+        assert (rows, error) == ([{"a": 1}], None)
+    else:
+        assert rows == []
+        assert error is not None
+        assert "does not start like a record list" in error
+
+
 # --- ijson pipeline -----------------------------------------------------------------------
 
 _PIPELINE_BODIES = [

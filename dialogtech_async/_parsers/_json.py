@@ -112,10 +112,8 @@ class JSONParser(KeepsFaults):
         rows = [] if self._finish is not None else self._start(final=False)
         # Judged after the shape is looked for, not before: one decompressed chunk of a
         # gzip-encoded body can be far larger than the limit and start well.
-        if self._coro is None and len(self._head) > _MAX_SNIFF:
-            raise ResponseFormatError(
-                "JSON body does not start like a record list", byte_offset=_MAX_SNIFF
-            )
+        if self._coro is None:
+            self._within_sniff(len(self._head))
         return rows
 
     @keeping_faults
@@ -147,6 +145,7 @@ class JSONParser(KeepsFaults):
             if final:
                 raise ResponseFormatError("JSON body is empty", byte_offset=len(self._head))
             return []
+        self._within_sniff(skipped + 1)
         prefix = self._prefix
         first = head[:1]
         if prefix is None:
@@ -160,18 +159,19 @@ class JSONParser(KeepsFaults):
                 self._finish = self._finish_message
                 return self._finish() if final else []
             elif first == b"{":
-                match = _FIRST_MEMBER.match(head)
+                match = _FIRST_MEMBER.match(head) or _EMPTY_OBJECT.match(head)
                 if match is None:
-                    if _EMPTY_OBJECT.match(head):
-                        prefix = "item"  # an empty object holds no records
-                    elif not final:
+                    if not final:
                         return []  # the first key has not arrived yet
+                    prefix = ""
+                else:
+                    self._within_sniff(skipped + match.end())
+                    if match.re is _EMPTY_OBJECT:
+                        prefix = "item"  # an empty object holds no records
+                    elif match.group(2) == b"[":
+                        prefix = f"{self._key(match.group(1))}.item"
                     else:
                         prefix = ""
-                elif match.group(2) == b"[":
-                    prefix = f"{self._key(match.group(1))}.item"
-                else:
-                    prefix = ""
             else:
                 raise ResponseFormatError(
                     f"JSON body starts with {first!r}, not an array or object",
@@ -181,6 +181,15 @@ class JSONParser(KeepsFaults):
         self._head = b""
         self._offset = skipped
         return self._send(head)
+
+    @staticmethod
+    def _within_sniff(decided_at: int) -> None:
+        """Refuse a body whose shape is not known within its first ``_MAX_SNIFF`` bytes,
+        however it is split into chunks."""
+        if decided_at > _MAX_SNIFF:
+            raise ResponseFormatError(
+                "JSON body does not start like a record list", byte_offset=_MAX_SNIFF
+            )
 
     def _key(self, raw: bytes) -> str:
         """The wrapper object's key, from its bytes between the quotes."""
