@@ -46,7 +46,7 @@ def test_header_row_gives_the_keys_in_order() -> None:
 # --- RFC 4180 ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("width", [1, 2, 13, 300])
+@pytest.mark.parametrize("width", [1, 2, 13, 256, 257, 5000])
 def test_rows_of_any_width_become_dicts_like_dict_zip(width: int) -> None:
     header = [f"col {i}" for i in range(width)]
     rows = [[f"r{r}c{i}" for i in range(width)] for r in range(3)]
@@ -58,7 +58,19 @@ def test_rows_of_any_width_become_dicts_like_dict_zip(width: int) -> None:
 
 def test_a_repeated_header_name_keeps_its_last_value() -> None:
     parser = CSVParser()
-    assert parser.feed(b"a,b,a\n1,2,3\n") == [{"a": "3", "b": "2"}]
+    [row] = parser.feed(b"a,b,a\n1,2,3\n")
+    assert row == {"a": "3", "b": "2"}
+    assert list(row) == ["a", "b"]
+
+
+def test_fieldnames_is_a_copy() -> None:
+    parser = CSVParser()
+    assert parser.feed(b"a,b\n1,2\n") == [{"a": "1", "b": "2"}]
+    names = parser.fieldnames
+    assert names == ["a", "b"]
+    names[0] = "changed"
+    assert parser.feed(b"3,4\n") == [{"a": "3", "b": "4"}]
+    assert parser.fieldnames == ["a", "b"]
 
 
 def test_header_names_that_look_like_code_come_out_verbatim() -> None:

@@ -7,6 +7,7 @@ import csv
 import io
 from collections.abc import Callable, Iterator
 from functools import lru_cache
+from itertools import repeat
 
 from .._codegen import compiled
 from .._exceptions import ResponseFormatError
@@ -15,6 +16,9 @@ from ._base import KeepsFaults, Row, keeping_faults
 _BOM = codecs.BOM_UTF8
 _QUOTE = b'"'
 _NEWLINE = b"\n"
+# Rows wider than this get their dicts from dict(zip(...)): compiling a dict display
+# takes time that grows faster than its width (0.2 s at 10,000 fields).
+_MAX_GENERATED_WIDTH = 256
 
 
 class CSVParser(KeepsFaults):
@@ -51,8 +55,8 @@ class CSVParser(KeepsFaults):
 
     @property
     def fieldnames(self) -> list[str] | None:
-        """The header row's names, once it has been read."""
-        return self._fieldnames
+        """The header row's names, once it has been read (a copy)."""
+        return None if self._fieldnames is None else list(self._fieldnames)
 
     @keeping_faults
     def feed(self, data: bytes) -> list[Row]:
@@ -69,7 +73,7 @@ class CSVParser(KeepsFaults):
         """Like ``feed``, but each record is the list of its values in ``fieldnames`` order.
 
         Use either ``feed`` and ``close`` or ``feed_values`` and ``close_values`` on one
-        parser. No dict is built per record: about half the cost of ``feed``.
+        parser. No dict is built per record: about 0.6 of the cost of ``feed``.
         """
         return self._feed(data)
 
@@ -83,7 +87,12 @@ class CSVParser(KeepsFaults):
             return []
         if self._to_dicts is None:
             assert self._fieldnames is not None  # rows come after the header
-            self._to_dicts = _dict_builder(len(self._fieldnames))(*self._fieldnames)
+            names = self._fieldnames
+            self._to_dicts = (
+                _dict_builder(len(names))(*names)
+                if len(names) <= _MAX_GENERATED_WIDTH
+                else lambda rows: list(map(dict, map(zip, repeat(names), rows)))
+            )
         return self._to_dicts(rows)
 
     def _feed(self, data: bytes) -> list[list[str]]:
