@@ -30,16 +30,26 @@ def split_range(start: D, end: D, window: dt.timedelta, step: dt.timedelta) -> l
     """Consecutive windows covering ``start``..``end`` inclusive, each ``window`` long.
 
     ``step`` is the resolution of the range (a day for dates), so that windows meet
-    without overlapping: a window ends one ``step`` before the next begins.
+    without overlapping: a window ends one ``step`` before the next begins. Aware
+    datetimes are stepped in UTC and given back in their own zone: Python adds a
+    timedelta to an aware datetime on the wall clock, which across a DST change would
+    skip an hour (clocks back) or ask for one twice (clocks forward).
     """
     if window < step:
         raise ValidationError(f"window must be at least {step}", parameter="window")
+    zone = start.tzinfo if isinstance(start, dt.datetime) else None
+    if zone is not None:
+        assert isinstance(start, dt.datetime)
+        assert isinstance(end, dt.datetime)
+        start, end = start.astimezone(dt.timezone.utc), end.astimezone(dt.timezone.utc)
     windows = []
     while start <= end:
         last = min(start + window - step, end)
         windows.append((start, last))
         start = last + step
-    return windows
+    if zone is None:
+        return windows
+    return [(first.astimezone(zone), last.astimezone(zone)) for first, last in windows]  # type: ignore[attr-defined]
 
 
 @attrs.define

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Iterator
+from zoneinfo import ZoneInfo
 
 import anyio
 import pytest
@@ -71,6 +73,37 @@ def test_split_range_covers_the_range_without_overlap() -> None:
     with pytest.raises(dta.ValidationError) as caught:
         split_range(dt.date(2024, 1, 1), dt.date(2024, 1, 2), dt.timedelta(hours=1), day)
     assert caught.value.parameter == "window"
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        (dt.datetime(2024, 11, 2, 22), dt.datetime(2024, 11, 3, 5)),  # clocks go back at 2:00
+        (dt.datetime(2024, 3, 9, 22), dt.datetime(2024, 3, 10, 5)),  # clocks go forward
+    ],
+)
+@pytest.mark.parametrize("hours", [1, 3])
+def test_split_range_in_a_zone_with_dst_neither_skips_nor_repeats(
+    start: dt.datetime, end: dt.datetime, hours: int
+) -> None:
+    eastern = ZoneInfo("America/New_York")
+    start, end = start.replace(tzinfo=eastern), end.replace(tzinfo=eastern)
+    step = dt.timedelta(microseconds=1)
+    windows = split_range(start, end, dt.timedelta(hours=hours), step)
+    assert windows[0][0] == start
+    assert windows[-1][1] == end
+    for first, last in windows:
+        assert first.tzinfo is eastern
+        assert last.tzinfo is eastern
+    # In UTC: datetimes that share a tzinfo subtract on the wall clock.
+    utc = [
+        (first.astimezone(dt.timezone.utc), last.astimezone(dt.timezone.utc))
+        for first, last in windows
+    ]
+    for (_, last), (first, _) in itertools.pairwise(utc):
+        assert first - last == step
+    for first, last in utc:
+        assert dt.timedelta(0) <= last - first < dt.timedelta(hours=hours)
 
 
 @pytest.mark.anyio
