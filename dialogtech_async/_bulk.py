@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import sys
 import weakref
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
@@ -18,9 +17,6 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 
 from ._exceptions import StreamInterruptedError, ValidationError
 from ._report import Report
-
-if sys.version_info < (3, 11):  # pragma: no cover - the backport anyio itself depends on
-    from exceptiongroup import BaseExceptionGroup
 
 T = TypeVar("T")
 D = TypeVar("D", dt.date, dt.datetime)
@@ -57,6 +53,8 @@ class _Window(Generic[T]):
     report: Report[T]
     buffer: deque[T] = attrs.field(factory=deque)
     done: bool = False
+    #: What ended the window early, raised when the caller reaches it (bare loop only).
+    error: Exception | None = None
     #: The batches read ahead by this window's task, both ends (inside ``async with`` only).
     batches: MemoryObjectReceiveStream[Any] | None = None
     sender: MemoryObjectSendStream[Any] | None = None
@@ -110,7 +108,7 @@ class BulkReport(Generic[T]):
             group = anyio.create_task_group()
             await group.__aenter__()
             self._group = group
-            group.start_soon(self._open_windows)
+            group.start_soon(self._open_windows, group)
         return self
 
     async def __aexit__(
@@ -170,6 +168,8 @@ class BulkReport(Generic[T]):
                     while window.buffer:
                         self.records_yielded += 1
                         yield window.buffer.popleft()
+                    if window.error is not None:
+                        raise self._adjusted(window.error)
                     if window.done:
                         break
                     await self._advance(head)
@@ -187,20 +187,16 @@ class BulkReport(Generic[T]):
         # One step for the head window and for each idle window ahead of it, together.
         ahead = self._windows[head : head + self._concurrency]
         due = [w for w in ahead if not w.done and (w is window or not w.buffer)]
-        try:
-            async with anyio.create_task_group() as group:
-                for each in due:
-                    group.start_soon(self._step_into_buffer, each)
-        except BaseExceptionGroup as group_error:
-            error: BaseException = group_error
-            while isinstance(error, BaseExceptionGroup):
-                error = error.exceptions[0]  # the head window's, as it came first
-        else:
-            return
-        raise self._adjusted(error)
+        async with anyio.create_task_group() as group:
+            for each in due:
+                group.start_soon(self._step_into_buffer, each)
 
     async def _step_into_buffer(self, window: _Window[T]) -> None:
-        batch = await self._step(window)
+        try:
+            batch = await self._step(window)
+        except Exception as exc:  # kept for its turn: the windows before it come first
+            window.error, window.done = exc, True
+            return
         if batch is None:
             window.done = True
         else:
@@ -215,12 +211,15 @@ class BulkReport(Generic[T]):
             report.records_yielded += len(batch)
         return batch
 
-    async def _open_windows(self) -> None:
-        """Start a reader for each window in order, as the caller frees a slot."""
-        assert self._group is not None
+    async def _open_windows(self, group: TaskGroup) -> None:
+        """Start a reader for each window in order, as the caller frees a slot.
+
+        ``group`` is passed, not read from ``self``: ``__aexit__`` lets go of
+        ``self._group`` before this task has seen the group's cancellation.
+        """
         for window in self._windows:
             await self._slots.acquire()
-            self._group.start_soon(self._read_ahead, window)
+            group.start_soon(self._read_ahead, window)
 
     async def _read_ahead(self, window: _Window[T]) -> None:
         """A window's reader task: its batches, then its end or its error, to the caller."""

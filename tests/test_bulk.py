@@ -8,7 +8,9 @@ from collections.abc import Iterator
 from zoneinfo import ZoneInfo
 
 import anyio
+import httpx
 import pytest
+import respx
 
 import dialogtech_async as dta
 from dialogtech_async._bulk import split_range
@@ -197,3 +199,29 @@ async def test_cancelling_a_managed_pull_releases_everything(sandbox: RunningSan
         assert scope.cancelled_caught
         with anyio.fail_after(5):
             assert len(await s.click_to_report(START, START).collect()) == ROWS
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("managed", [True, False])
+async def test_a_later_windows_error_waits_for_the_windows_before_it(managed: bool) -> None:
+    # The third window fails at once while the first is still slow: the caller gets
+    # the first two windows' records, then the error, in both modes.
+    body = b'"Caller ID","Call Duration"\n"1","9"\n"2","8"\n"3","7"\n'
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        first = request.url.params["start_date"]
+        if first == "20240101":
+            await anyio.sleep(0.2)
+        if first == "20240115":
+            return httpx.Response(404, text="no such report")
+        return httpx.Response(200, content=body)
+
+    received: list[dta.ClickToRecord] = []
+    with respx.mock:
+        respx.get(url__startswith="https://secure.dialogtech.com/ibp_api.php").mock(
+            side_effect=answer
+        )
+        async with dta.Session("ak", "sk") as s:
+            with pytest.raises(dta.NotFoundError):
+                await pull(s, received, managed=managed, concurrency=4)
+    assert [record.caller_id for record in received] == ["1", "2", "3"] * 2
