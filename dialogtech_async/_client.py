@@ -22,7 +22,7 @@ from ._exceptions import (
     ValidationError,
     status_error,
 )
-from ._redact import redact_text, redact_url, register_secrets, unregister_secrets
+from ._redact import hide_secrets, redact_text, redact_url, register_secrets, unregister_secrets
 from ._report import DecoderFactory, Report
 from ._retry import RetryPolicy, is_retryable_status, retry_after
 
@@ -156,7 +156,9 @@ class BaseSession:
         extensions = {"timeout": timeout.as_dict()} if timeout is not None else None
         retry = 0
         while True:
-            request = client.build_request(method, url, params=params, extensions=extensions)
+            request = hide_secrets(
+                client.build_request(method, url, params=params, extensions=extensions)
+            )
             try:
                 try:
                     response = await client.send(request, auth=auth or self._auth, stream=True)

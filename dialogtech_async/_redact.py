@@ -111,3 +111,21 @@ def redact_url(url: httpx.URL | str) -> str:
     if not params:
         return str(url)
     return str(url.copy_with(params=params)).replace(quote(REDACTED, safe=""), REDACTED)
+
+
+class RedactedRequest(httpx.Request):
+    """An ``httpx.Request`` whose repr hides the secret query parameters.
+
+    A request is kept by httpx's exceptions (``exc.request``) and sits in the locals of
+    every frame that handled it, which error trackers record; the plain repr shows the
+    whole URL, ``secret_access_key`` included.
+    """
+
+    def __repr__(self) -> str:
+        return f"<Request({self.method!r}, {redact_url(self.url)!r})>"
+
+
+def hide_secrets(request: httpx.Request) -> httpx.Request:
+    """``request`` itself, from now on with the repr of a ``RedactedRequest``."""
+    request.__class__ = RedactedRequest
+    return request

@@ -13,6 +13,8 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import logging
+import os
+import socket
 import traceback
 from collections.abc import AsyncIterator, Iterator
 from urllib.parse import quote, quote_plus
@@ -68,10 +70,31 @@ def assert_exception_clean(exc: BaseException, secrets: set[str]) -> None:
     assert_clean(str(exc), secrets)
     assert_clean(repr(exc), secrets)
     assert_clean("".join(traceback.format_exception(exc)), secrets)
+    assert_clean(library_frame_locals(exc), secrets)
     cause = exc.__cause__ or exc.__context__
     if cause is not None:
         assert_clean(str(cause), secrets)
         assert_clean(repr(cause), secrets)
+        if isinstance(cause, httpx.RequestError):
+            assert_clean(repr(cause.request), secrets)
+
+
+def library_frame_locals(exc: BaseException) -> str:
+    """What error trackers record: the locals of every frame the error passed through,
+    down the cause chain, except this module's (its tests hold the secret on purpose)
+    and respx's (the mock makes its own plain copies of the request, where a real
+    transport has httpcore's, whose repr shows only the method)."""
+    lines = []
+    summary: traceback.TracebackException | None = traceback.TracebackException.from_exception(
+        exc, capture_locals=True
+    )
+    while summary is not None:
+        for frame in summary.stack:
+            if frame.filename != __file__ and f"{os.sep}respx{os.sep}" not in frame.filename:
+                lines += [f"{name} = {value}" for name, value in (frame.locals or {}).items()]
+        summary = summary.__cause__ or summary.__context__
+    assert lines, "no library frame: the check would be vacuous"
+    return "\n".join(lines)
 
 
 def echo(status: int) -> object:
@@ -286,3 +309,15 @@ async def test_infinity_with_api_key(
     for exc in (rejected.value, unreachable.value):
         assert_exception_clean(exc, secrets)
     assert_clean(logs.text, secrets)
+
+
+async def test_transport_error_over_a_real_connection(secret: str) -> None:
+    # httpx's own transport (no respx): nothing listens on the port.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    async with dta.Session(AK, secret, base_url=f"http://127.0.0.1:{port}", max_retries=0) as s:
+        with pytest.raises(dta.TransportError) as caught:
+            await s.click_to_report(START, END).collect()
+    assert isinstance(caught.value.__cause__, httpx.ConnectError)
+    assert_exception_clean(caught.value, spellings(secret))
