@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import tracemalloc
 from collections.abc import Iterator
 from decimal import Decimal
@@ -364,6 +366,45 @@ def test_the_sniff_limit_does_not_depend_on_the_chunks(body: bytes, readable: bo
         assert rows == []
         assert error is not None
         assert "does not start like a record list" in error
+
+
+_LIMIT = sys.get_int_max_str_digits()
+
+
+def test_a_number_too_long_for_int_is_refused_not_a_crash() -> None:
+    # ijson's C backend crashes the process (segfault) on such a number: run it apart.
+    code = (
+        "from dialogtech_async.parsers import JSONParser\n"
+        "import dialogtech_async as dta\n"
+        f"body = b'[{{\"a\": ' + b'9' * {_LIMIT + 1} + b'}}]'\n"
+        "try:\n"
+        "    JSONParser().feed(body)\n"
+        "except dta.ResponseFormatError as exc:\n"
+        "    print('refused:', exc)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert f"refused: JSON number of more than {_LIMIT} digits" in done.stdout
+
+
+@pytest.mark.parametrize("chunk_size", [1, 7, 1000, _LIMIT // 2, _LIMIT + 3, 1 << 16])
+def test_records_before_a_number_too_long_come_first(chunk_size: int) -> None:
+    good = b'{"n": ' + b"1" * _LIMIT + b"}, "  # as long as int() takes: fine
+    body = b"[" + good * 3 + b'{"n": -' + b"7" * (_LIMIT + 1) + b"}]"
+    rows, error = _outcome(body, chunk_size)
+    assert rows == [{"n": int("1" * _LIMIT)}] * 3
+    assert error is not None
+    assert error.startswith(f"JSON number of more than {_LIMIT} digits")
+    number_at = len(b"[" + good * 3) + len(b'{"n": -')
+    assert error.endswith(f"at record 3, byte {number_at}")
+
+
+def test_a_string_of_too_many_digits_is_refused_too() -> None:
+    # The scan does not track strings: documented, and no API sends such a string.
+    rows, error = _outcome(b'[{"s": "' + b"5" * (_LIMIT + 1) + b'"}]', 1 << 16)
+    assert rows == []
+    assert error is not None
+    assert "digits" in error
 
 
 # --- ijson pipeline -----------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -68,6 +69,70 @@ def _pick_items_coro() -> Callable[[Any, str], Any]:
 items_coro = _pick_items_coro()
 
 
+class _DigitRuns:
+    """Finds runs of more digits than ``int()`` takes (``sys.get_int_max_str_digits()``,
+    4,300 by default) before ijson sees them: ijson's C backend does not check the
+    ``ValueError`` such a number raises, and the process dies (a segfault, ijson 3.6).
+
+    A run inside a string is refused too (strings are not tracked); no API sends one.
+    Only a few bytes of a chunk are looked at: a run longer than the limit covers two
+    bytes half the limit apart, so bytes that far apart are tested, and a run is
+    measured only where two of them are digits and so is all between them.
+    """
+
+    def __init__(self) -> None:
+        self.limit = _int_digits_limit()
+        self._carried = 0  # digits at the end of the bytes before
+
+    def too_many_at(self, data: bytes) -> int | None:
+        """Where in ``data`` a run of too many digits starts (negative: that many bytes
+        before ``data``, in the bytes seen before)."""
+        limit, size = self.limit, len(data)
+        if not limit:
+            return None
+        lead = _digits_from(data, 0, limit + 1)
+        if self._carried + lead > limit:
+            return -self._carried
+        if lead == size:
+            self._carried += size
+            return None
+        step = (limit + 1) // 2
+        for at in range(step, size - step, step):
+            if _is_digit(data[at]) and data[at : at + step + 1].isdigit():
+                start = at - _digits_back(data, at, limit + 1) + 1
+                if _digits_from(data, start, limit + 1) > limit:
+                    return start
+        self._carried = _digits_back(data, size - 1, limit + 1)
+        return None
+
+
+def _int_digits_limit() -> int:
+    get = getattr(sys, "get_int_max_str_digits", None)  # Python 3.10.7+ and 3.11+
+    return int(get()) if get is not None else 0
+
+
+def _is_digit(byte: int) -> bool:
+    return 48 <= byte <= 57
+
+
+def _digits_from(data: bytes, start: int, most: int) -> int:
+    """How many digits run from ``start`` onwards (counting at most ``most``)."""
+    end = min(len(data), start + most)
+    position = start
+    while position < end and _is_digit(data[position]):
+        position += 1
+    return position - start
+
+
+def _digits_back(data: bytes, last: int, most: int) -> int:
+    """How many digits run back from ``last`` (counting at most ``most``)."""
+    stop = max(-1, last - most)
+    position = last
+    while position > stop and _is_digit(data[position]):
+        position -= 1
+    return last - position
+
+
 class JSONParser(KeepsFaults):
     """Push parser yielding the records of a JSON body, whatever shape the API chose.
 
@@ -96,6 +161,7 @@ class JSONParser(KeepsFaults):
         self._offset = 0  # bytes handed to ijson so far
         self._records = 0
         self._items: list[Any] = ijson.sendable_list()
+        self._digits = _DigitRuns()
         self._coro: Any = None
         self._finish: Callable[[], list[Row]] | None = None
         self._closed = False
@@ -202,10 +268,21 @@ class JSONParser(KeepsFaults):
             ) from None
 
     def _send(self, data: bytes) -> list[Row]:
+        cut = self._digits.too_many_at(data)
         try:
-            self._coro.send(data)
+            if cut is None:
+                self._coro.send(data)
+            elif cut > 0:  # the records before a number that is too long still come
+                self._coro.send(data[:cut])
         except ijson.JSONError as exc:
             self._keep_fault(self._malformed(exc), rows_before=bool(self._items))
+        if cut is not None and self._fault is None:
+            too_long = ResponseFormatError(
+                f"JSON number of more than {self._digits.limit} digits",
+                record_index=self._records + len(self._items),
+                byte_offset=self._offset + cut,
+            )
+            self._keep_fault(too_long, rows_before=bool(self._items))
         self._offset += len(data)
         return self._take()
 
