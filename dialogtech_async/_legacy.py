@@ -118,8 +118,8 @@ class LegacyReportParser(Generic[T]):
             return undecided  # an empty body: the inner parser says what it means
         if head.startswith(b"<"):
             match = _FIRST_ELEMENT.search(head)
-            if match is None:
-                return undecided
+            if match is None or match.end() == len(head):
+                return undecided  # no element yet, or its name may go on ("<resp")
             if match.group(1) in _ERROR_ROOTS:
                 return "error"
             return "data" if self._expect == "xml" else "error"
