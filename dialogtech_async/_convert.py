@@ -86,6 +86,8 @@ def parse_click_to_time(text: str) -> dt.datetime:
 def _click_to_day(text: str) -> tuple[int, int, int]:
     """ "Jan 13 2017" -> (2017, 1, 13)."""
     month, day, year = text.split()
+    if not (len(year) == 4 and year.isdigit() and day.isdigit() and len(day) <= 2):
+        raise ValueError(text)  # not "Jan 13 17"
     return int(year), _MONTHS[month.title()], int(day)
 
 
@@ -93,6 +95,8 @@ def _click_to_day(text: str) -> tuple[int, int, int]:
 def _click_to_clock(clock: str, half: str) -> tuple[int, int]:
     """ "10:52", "PM" -> (22, 52)."""
     hour, minute = clock.split(":")
+    if not (hour.isdigit() and len(hour) <= 2 and minute.isdigit() and len(minute) == 2):
+        raise ValueError(clock)  # not "+1:-0"
     if half.upper() not in ("AM", "PM") or not 1 <= int(hour) <= 12:
         raise ValueError(half)
     return int(hour) % 12 + (12 if half.upper() == "PM" else 0), int(minute)
@@ -112,6 +116,13 @@ _ZONES: dict[DateFormat, dt.tzinfo | None] = {
     DateFormat.UTC: dt.timezone.utc,
     DateFormat.AS_SENT: None,
 }
+
+
+#: Integer and decimal text as the APIs write it: digits, a sign, a point, an exponent.
+_INTEGER = re.compile(r"-?\d+")
+_DECIMAL = re.compile(r"-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
+#: Larger than any count or duration the APIs send; an int field beyond it is an error.
+_INT_BOUND = Decimal(10) ** 30
 
 
 def _optional(read: Callable[[Any], Any]) -> Callable[[Any, Any], Any]:
@@ -139,20 +150,32 @@ def _read_int(value: Any) -> int:
     if isinstance(value, int):
         return value
     if isinstance(value, (Decimal, float)):
-        whole = int(value)  # ValueError or OverflowError for NaN and infinities
-        if whole != value:
+        # A JSON number with a fraction or an exponent. Bounded first: int() of 1e1000000
+        # builds a million-digit integer (39 s).
+        number = Decimal(value)  # exact, a float's too
+        if not (number.is_finite() and abs(number) < _INT_BOUND):
+            raise ValueError(f"expected an integer, got {value}")
+        whole = int(number)
+        if whole != number:
             raise ValueError(f"expected an integer, got {value}")  # int() would truncate it
         return whole
-    return int(value)  # text: raises ValueError on anything but an integer
+    if not isinstance(value, str) or not _INTEGER.fullmatch(value):
+        raise ValueError(f"expected an integer, got {value!r}")  # not "1_000" or " 9 "
+    return int(value)
 
 
 def _read_decimal(value: Any) -> Decimal:
     if isinstance(value, (bool, float)):
         raise ValueError(f"expected a decimal number, got {type(value).__name__}")
+    if isinstance(value, str) and not _DECIMAL.fullmatch(value):
+        raise ValueError(f"expected a decimal number, got {value!r}")  # not "NaN", "1_000"
     try:
-        return Decimal(value)
+        number = Decimal(value)
     except InvalidOperation:
         raise ValueError(f"expected a decimal number, got {value!r}") from None
+    if not number.is_finite():
+        raise ValueError(f"expected a decimal number, got {value!r}")
+    return number
 
 
 def _read_bool(value: Any) -> bool:

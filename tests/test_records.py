@@ -15,6 +15,7 @@ import pytest
 
 import dialogtech_async as dta
 from dialogtech_async._convert import RecordConverter, configure_converter, snake_case
+from dialogtech_async._reader import record_reader
 from dialogtech_async.parsers import CSVParser, JSONParser, XMLParser
 
 UTC = dt.timezone.utc
@@ -177,12 +178,61 @@ def test_click_datetime(text: str, expected: dt.datetime) -> None:
         "Jan 13 2017 10:52",
         "2017-01-13 22:52",
         "Feb 29 2017 1:00 AM",
+        "Jan 13 17 1:00 PM",  # a two-digit year is not year 17
+        "Jan 13 2017 +1:-0 PM",
+        "Jan 13 2017 10:5 PM",
     ],
 )
 def test_bad_click_datetime_is_a_format_error(text: str) -> None:
     with pytest.raises(dta.ResponseFormatError, match="click_datetime") as info:
         RecordConverter(dta.ClickToRecord).convert([{"Click Date/Time": text}])
     assert repr(text) in str(info.value)
+
+
+@pytest.mark.parametrize("text", ["1_000", " 9 ", "+5", "1,234", "9.0", "\u00b2", "0x1f"])
+def test_int_text_is_plain_digits(text: str) -> None:
+    # The row-by-row path (JSON, XML, dict rows) and the CSV column path agree.
+    with pytest.raises(dta.ResponseFormatError, match="call_duration"):
+        RecordConverter(dta.ClickToRecord).convert([{"Call Duration": text}])
+    body = b'"Caller ID","Call Duration"\n"1","' + text.encode() + b'"\n'
+    with pytest.raises(dta.ResponseFormatError, match="call_duration"):
+        fx.parse_all(record_reader(CSVParser(), RecordConverter(dta.ClickToRecord)), [body])
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("talk_seconds", Decimal("1e1000000")),  # int() of it: a million digits, 39 s
+        ("talk_seconds", Decimal("NaN")),
+        ("talk_seconds", Decimal("Infinity")),
+        ("talk_seconds", Decimal("1.5")),
+        ("offer_price", "NaN"),
+        ("offer_price", "sNaN"),  # would make hash(record) raise
+        ("offer_price", "Infinity"),
+        ("offer_price", "1_000"),
+        ("offer_price", " 1.5"),
+        ("offer_price", Decimal("NaN")),
+    ],
+)
+def test_numbers_that_are_not_finite_or_not_plain_are_refused(field: str, value: Any) -> None:
+    with pytest.raises(dta.ResponseFormatError, match=field):
+        RecordConverter(dta.LeadFlowCall).convert([{field: value}])
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        ("talk_seconds", Decimal("138"), 138),
+        ("talk_seconds", Decimal("1.38E+2"), 138),
+        ("talk_seconds", "-5", -5),
+        ("offer_price", "12.50", Decimal("12.50")),
+        ("offer_price", "-.5", Decimal("-0.5")),
+        ("offer_price", "1e2", Decimal("100")),
+    ],
+)
+def test_plain_numbers_are_read(field: str, value: Any, expected: Any) -> None:
+    [call] = RecordConverter(dta.LeadFlowCall).convert([{field: value}])
+    assert getattr(call, field) == expected
 
 
 def test_empty_strings_become_none() -> None:
