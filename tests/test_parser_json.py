@@ -100,8 +100,12 @@ def test_anything_after_the_empty_result_marker_is_malformed() -> None:
 
 def test_leading_whitespace_and_utf8_bom() -> None:
     body = b'\xef\xbb\xbf \n[{"name": "Zo\xc3\xab"}, {"n": 1.5}]'
-    assert fx.parse_all(JSONParser(), [body]) == [{"name": "Zoë"}, {"n": Decimal("1.5")}]
+    expected = [{"name": "Zoë"}, {"n": Decimal("1.5")}]
+    assert fx.parse_all(JSONParser(), [body]) == expected
+    for cut in range(1, 6):  # the mark itself cut between chunks, too
+        assert fx.parse_all(JSONParser(), fx.chunks_at(body, [cut])) == expected
     assert fx.parse_all(JSONParser(), [b"\xef\xbb\xbf\n]\n"]) == []
+    assert fx.parse_all(JSONParser(), [b"\xef", b"\xbb", b"\xbf]"]) == []
 
 
 def test_prefix_option() -> None:

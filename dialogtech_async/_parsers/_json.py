@@ -18,6 +18,7 @@ from ._base import KeepsFaults, Row, keeping_faults
 # wrapper key or error message the APIs send, small enough to bound memory.
 _MAX_SNIFF = 64 * 1024
 _WHITESPACE = b" \t\r\n"
+_BOM = b"\xef\xbb\xbf"
 # `{ "key" :` followed by the first byte of the key's value.
 _FIRST_MEMBER = re.compile(rb'\{\s*"((?:[^"\\]|\\.)*)"\s*:\s*(\S)', re.DOTALL)
 _EMPTY_OBJECT = re.compile(rb"\{\s*\}", re.DOTALL)
@@ -204,8 +205,10 @@ class JSONParser(KeepsFaults):
     def _start(self, *, final: bool) -> list[Row]:
         """Decide the body's shape from its start, once enough of it has arrived."""
         head = self._head.lstrip(_WHITESPACE)
-        if head.startswith(b"\xef\xbb\xbf"):
-            head = head[3:].lstrip(_WHITESPACE)
+        if not final and head and _BOM.startswith(head):
+            return []  # a byte order mark cut between chunks
+        if head.startswith(_BOM):
+            head = head[len(_BOM) :].lstrip(_WHITESPACE)
         skipped = len(self._head) - len(head)  # leading whitespace and BOM: not for ijson
         if not head:
             if final:
