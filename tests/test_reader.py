@@ -64,3 +64,34 @@ def test_a_malformed_body_gives_the_records_before_the_fault_first() -> None:
     with pytest.raises(dta.ResponseFormatError) as caught:
         reader.close()
     assert caught.value.record_index == 5
+
+
+_BAD_FOURTH = {
+    "csv": b'"Caller ID","Call Duration"\n"1","9"\n"2","8"\n"3","7"\n"4","x"\n"5","5"\n',
+    "xml": (
+        b"<data>"
+        + b"".join(
+            b"<record><Caller_ID>%d</Caller_ID><Call_Duration>%s</Call_Duration></record>"
+            % (i, duration)
+            for i, duration in enumerate([b"9", b"8", b"7", b"x", b"5"], start=1)
+        )
+        + b"</data>"
+    ),
+}
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xml"])
+def test_the_records_before_a_bad_value_come_first_however_the_body_is_split(fmt: str) -> None:
+    body = _BAD_FOURTH[fmt]
+    converter = RecordConverter(dta.ClickToRecord)
+    for size in [1, 7, 40, len(body)]:
+        reader = record_reader(CSVParser() if fmt == "csv" else XMLParser(), converter)
+        chunks = [body[i : i + size] for i in range(0, len(body), size)]
+        received, error = fx.parse_until_error(reader, chunks)
+        assert [record.caller_id for record in received] == ["1", "2", "3"], size
+        assert isinstance(error, dta.ResponseFormatError)
+        assert error.record_index == 3
+        assert "call_duration" in str(error)
+        with pytest.raises(dta.ResponseFormatError) as again:  # the error stays
+            reader.close()
+        assert again.value is error
