@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import _fixtures as fx
 import pytest
 
 import dialogtech_async as dta
+from dialogtech_async._parsers._csv import MAX_RECORD_BYTES
 from dialogtech_async.parsers import CSVParser
 
 # --- the spec's example ----------------------------------------------------------------
@@ -79,6 +82,43 @@ def test_header_names_that_look_like_code_come_out_verbatim() -> None:
     parser = CSVParser()
     rows = parser.feed(header.encode() + b"\n1,2,3,4,5\n")
     assert rows == [dict(zip(names, "12345", strict=True))]
+
+
+def test_cr_only_line_ends_give_rows_as_they_come() -> None:
+    body = b'"a","b"\r"1","2"\r"3","4\r5"\r"6","7"'  # a CR inside quotes is data
+    expected = [{"a": "1", "b": "2"}, {"a": "3", "b": "4\r5"}, {"a": "6", "b": "7"}]
+    parser = CSVParser()
+    assert parser.feed(body[:20]) == expected[:1]  # not held until close()
+    assert parser.feed(body[20:]) + parser.close() == expected[1:]
+    for cut in range(1, len(body)):
+        assert fx.parse_all(CSVParser(), fx.chunks_at(body, [cut])) == expected
+
+
+def test_crlf_cut_between_cr_and_lf() -> None:
+    body = b'"a","b"\r\n"1","2"\r\n"3","4"\r\n'
+    for cut in range(1, len(body)):
+        rows = fx.parse_all(CSVParser(), fx.chunks_at(body, [cut]))
+        assert rows == [{"a": "1", "b": "2"}, {"a": "3", "b": "4"}], cut
+
+
+def test_a_quote_left_open_is_refused_once_the_record_passes_the_limit() -> None:
+    # Otherwise the rest of the body would be held, and searched again at every chunk.
+    row = b'"1","2"\n'
+    body = b'"a","b"\n' + row * 3 + b'"5" inch","x"\n' + row * (MAX_RECORD_BYTES // len(row))
+    fed: list[int] = []
+
+    def chunks() -> Iterator[bytes]:
+        for start in range(0, len(body), 1 << 16):
+            fed.append(start)
+            yield body[start : start + (1 << 16)]
+
+    rows, error = fx.parse_until_error(CSVParser(), chunks())
+    assert rows == [{"a": "1", "b": "2"}] * 3
+    assert isinstance(error, dta.ResponseFormatError)
+    assert "longer than" in str(error)
+    assert error.record_index == 3
+    assert error.byte_offset == len(b'"a","b"\n' + row * 3)
+    assert fed[-1] <= MAX_RECORD_BYTES + (1 << 17)  # refused on its way, not at the end
 
 
 def test_rfc4180_quoting() -> None:

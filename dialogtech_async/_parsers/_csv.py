@@ -15,7 +15,9 @@ from ._base import KeepsFaults, Row, keeping_faults
 
 _BOM = codecs.BOM_UTF8
 _QUOTE = b'"'
-_NEWLINE = b"\n"
+# The longest record held while waiting for its end: more is a quote left open, which
+# would otherwise hold (and search again) the rest of the body.
+MAX_RECORD_BYTES = 1 << 20
 # Rows wider than this get their dicts from dict(zip(...)): compiling a dict display
 # takes time that grows faster than its width (0.2 s at 10,000 fields).
 _MAX_GENERATED_WIDTH = 256
@@ -24,25 +26,27 @@ _MAX_GENERATED_WIDTH = 256
 class CSVParser(KeepsFaults):
     """Push parser for CSV with a header row (RFC 4180).
 
-    Quoted fields may hold commas, doubled quotes and line breaks; lines end in CRLF or
-    LF; a UTF-8 byte order mark is skipped; the last row needs no line break. Only
+    Quoted fields may hold commas, doubled quotes and line breaks; lines end in CRLF,
+    LF or CR; a UTF-8 byte order mark is skipped; the last row needs no line break. Only
     whole records are decoded and parsed, so a chunk may end anywhere, even inside a
     multi-byte character: a record ends at a line break preceded by an even number of
-    quotes. The parser keeps only the incomplete last record.
+    quotes. The parser keeps only the incomplete last record, up to
+    ``MAX_RECORD_BYTES`` (1 MiB): a longer one is a quote left open.
 
     Args:
         encoding: the body's character set (an ASCII-compatible one, as HTTP charsets are).
 
     Raises:
         ResponseFormatError: a row whose field count differs from the header's, bad
-            quoting, undecodable bytes, or an unterminated quote at ``close()``.
+            quoting, undecodable bytes, a record over ``MAX_RECORD_BYTES``, or an
+            unterminated quote at ``close()``.
     """
 
     def __init__(self, *, encoding: str = "utf-8") -> None:
         codec = codecs.lookup(encoding)
-        # Splitting on the bytes of '\n' and '"' is only sound when they mean the same
-        # characters in the encoding, which is true of every ASCII-compatible one.
-        if '\n",'.encode(codec.name) != b'\n",':
+        # Splitting on the bytes of line breaks and '"' is only sound when they mean the
+        # same characters in the encoding, which is true of every ASCII-compatible one.
+        if '\r\n",'.encode(codec.name) != b'\r\n",':
             raise ValueError(f"CSVParser needs an ASCII-compatible encoding, not {encoding!r}")
         self._encoding = codec.name
         self._strip_bom = codec.name in ("utf-8", "utf-8-sig")
@@ -98,6 +102,7 @@ class CSVParser(KeepsFaults):
     def _feed(self, data: bytes) -> list[list[str]]:
         if self._closed:
             raise RuntimeError("feed() after close()")
+        held = len(self._tail)  # no record ends in it: only ``data`` is searched
         buf = self._tail + data if self._tail else data
         if self._strip_bom and self._tail_offset == 0:
             if len(buf) < len(_BOM) and _BOM.startswith(buf):
@@ -106,8 +111,15 @@ class CSVParser(KeepsFaults):
             if buf.startswith(_BOM):
                 buf = buf[len(_BOM) :]
                 self._tail_offset = len(_BOM)
-        end = _last_record_end(buf)
+                held = 0
+        end = _last_record_end(buf, held)
         if end == 0:
+            if len(buf) > MAX_RECORD_BYTES:
+                raise ResponseFormatError(
+                    f"CSV record longer than {MAX_RECORD_BYTES} bytes (a quote left open?)",
+                    record_index=self._records,
+                    byte_offset=self._tail_offset,
+                )
             self._tail = buf
             return []
         self._tail = buf[end:]
@@ -238,19 +250,22 @@ def _lines_noting_starts(text: str, starts: list[int]) -> Iterator[str]:
         yield line
 
 
-def _last_record_end(buf: bytes) -> int:
-    """Return the length of the longest prefix of ``buf`` made of whole records.
+def _last_record_end(buf: bytes, start: int = 0) -> int:
+    """Return the length of the longest prefix of ``buf`` made of whole records, looking
+    only at the line breaks from ``start`` on.
 
-    A line break ends a record when the quotes before it are balanced (RFC 4180 section 2:
-    quotes inside a field are doubled, so they never unbalance the count).
+    A line break (LF, or a CR: old Mac files) ends a record when the quotes before it are
+    balanced (RFC 4180 section 2: quotes inside a field are doubled, so they never
+    unbalance the count). A CR of a CRLF taken for the end leaves the LF to the next
+    records, where it reads as a blank line.
     """
     quotes = buf.count(_QUOTE)  # quotes in buf[:end]
     end = len(buf)
-    newline = buf.rfind(_NEWLINE)
-    while newline >= 0:
+    newline = max(buf.rfind(b"\n", start), buf.rfind(b"\r", start))
+    while newline >= start:
         quotes -= buf.count(_QUOTE, newline, end)
         if quotes % 2 == 0:
             return newline + 1
         end = newline
-        newline = buf.rfind(_NEWLINE, 0, newline)
+        newline = max(buf.rfind(b"\n", start, newline), buf.rfind(b"\r", start, newline))
     return 0
