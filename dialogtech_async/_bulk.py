@@ -74,8 +74,11 @@ class BulkReport(Generic[T]):
     """
 
     def __init__(self, reports: Sequence[Report[T]], *, concurrency: int) -> None:
-        if concurrency < 1:
-            raise ValidationError("concurrency must be at least 1", parameter="concurrency")
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+            raise ValidationError(
+                f"concurrency must be a whole number of at least 1, not {concurrency!r}",
+                parameter="concurrency",
+            )
         self._windows = [_Window(report) for report in reports]
         self._concurrency = concurrency
         self._started = False

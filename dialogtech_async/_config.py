@@ -24,8 +24,9 @@ DEFAULT_LIMITS = httpx.Limits(max_connections=20, max_keepalive_connections=10)
 DEFAULT_MAX_RETRIES = 2
 #: Full-jitter exponential backoff: the n-th retry waits up to BACKOFF_BASE * 2**n s.
 BACKOFF_BASE = 0.5
-#: No single wait longer than this, Retry-After included (a server asking for an hour
-#: is better answered by an error the caller can schedule around).
+#: No single wait longer than this, Retry-After included: a server asking for an hour
+#: gets the retries at this bound, then the error (a RateLimitError carries the
+#: ``retry_after`` the caller can schedule around).
 MAX_BACKOFF = 60.0
 #: Statuses worth retrying (RFC 9110: 408 timeout, 429 rate limit, 5xx transient ones).
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})

@@ -96,6 +96,13 @@ SESSION_CASES = [
     (lambda s: s.leadflow_history(sid="x", active=2), "active"),
     (lambda s: s.leadflow_history(sid="x", active="1"), "active"),
     (lambda s: s.leadflow_history(sid="x", active=1.0), "active"),
+    *(
+        (
+            lambda s, n=n: s.click_to_report(D1, D2, window=dt.timedelta(days=1), concurrency=n),
+            "concurrency",
+        )
+        for n in (0, 2.5, "4", True, None)
+    ),
 ]
 
 
