@@ -314,8 +314,9 @@ def test_missing_root_end_tag_fails_at_close() -> None:
 
 
 def test_empty_body_is_malformed() -> None:
-    with pytest.raises(dta.ResponseFormatError):
+    with pytest.raises(dta.ResponseFormatError) as info:
         XMLParser().close()
+    assert info.value.byte_offset == 0  # expat says -1: no byte was read
 
 
 def test_empty_record_list() -> None:

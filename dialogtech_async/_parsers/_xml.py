@@ -144,7 +144,7 @@ class XMLParser(KeepsFaults):
             f"malformed XML: {expat.ErrorString(exc.code)}"
             f" at line {exc.lineno}, column {exc.offset}",
             record_index=self._records + len(self._rows),
-            byte_offset=self._parser.ErrorByteIndex,
+            byte_offset=max(0, self._parser.ErrorByteIndex),  # -1 for an empty body
         )
 
 
