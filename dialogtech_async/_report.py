@@ -78,6 +78,7 @@ class Report(Generic[T]):
         self._managed = False
         self._started = False
         self._done = False
+        self._closed_under_reader = False  # by aclose() from another task
         self._restarts = 0
         #: Body bytes received so far.
         self.bytes_read = 0
@@ -138,11 +139,17 @@ class Report(Generic[T]):
             return [record async for record in self]
 
     async def aclose(self) -> None:
-        """Close the response and release its connection; safe to call more than once."""
+        """Close the response and release its connection; safe to call more than once.
+
+        Called from another task while one is iterating, the iterating task gets a
+        ``StreamInterruptedError``, not a quiet, early end.
+        """
         self._done = True
         generator = self._handed_out() if self._handed_out is not None else None
         self._iterator = self._held = None
-        if generator is not None:
+        if generator is not None and getattr(generator, "ag_running", False):
+            self._closed_under_reader = True  # its own task closes it, on the way out
+        elif generator is not None:
             await generator.aclose()
         await self._release()
 
@@ -172,11 +179,15 @@ class Report(Generic[T]):
             try:
                 chunk = await self._chunks.__anext__()
             except StopAsyncIteration:
+                if self._closed_under_reader:
+                    break  # not the body's end: the response was closed under us
                 self._done = True
                 batch = self._decode(self._decoder.close)
                 await self._release()
                 return batch
             except httpx.TransportError as exc:
+                if self._closed_under_reader:
+                    break  # the response was closed under us (trio: "another task closed")
                 assert self._response is not None  # set with the chunks by _start()
                 request = self._response.request
                 await self._release()
@@ -190,6 +201,11 @@ class Report(Generic[T]):
             batch = self._decode(self._decoder.feed, chunk)
             if batch:
                 return batch
+        if self._closed_under_reader:
+            raise StreamInterruptedError(
+                f"the report was closed by aclose() after {self.records_yielded} records",
+                records_delivered=self.records_yielded,
+            )
         return None
 
     def _decode(self, step: Callable[..., list[Any]], *chunk: bytes) -> list[Any]:

@@ -202,6 +202,38 @@ async def test_cancelled_while_waiting_for_a_retry_releases_everything(
 
 
 @pytest.mark.anyio
+async def test_aclose_from_another_task_interrupts_the_reader(sandbox: RunningSandbox) -> None:
+    """The reading task is told (not a quiet, early end that looks like the whole
+    report), and the connection goes back to the pool."""
+    sandbox.app.add_fault(ChunkLatency(0.05), endpoint="report.clickto", times=None)
+    received: list[dta.ClickToRecord] = []
+    errors: list[BaseException] = []
+    reading = anyio.Event()
+    async with session(sandbox, limits=ONE_CONNECTION) as s:
+        report = s.click_to_report(START, END)
+
+        async def read() -> None:
+            try:
+                async for record in report:
+                    received.append(record)
+                    reading.set()
+            except dta.StreamInterruptedError as exc:
+                errors.append(exc)
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(read)
+            await reading.wait()
+            await report.aclose()
+        [error] = errors
+        assert isinstance(error, dta.StreamInterruptedError)
+        assert 0 < error.records_delivered == len(received) < ROWS
+        assert "aclose()" in str(error)
+        sandbox.app.clear_faults()
+        with anyio.fail_after(5):
+            assert len(await s.click_to_report(START, END).collect()) == ROWS
+
+
+@pytest.mark.anyio
 async def test_cancelled_click_to_call_releases_the_connection(sandbox: RunningSandbox) -> None:
     """A click-to-call abandoned while the phone rings frees its connection; it was sent
     once and is not sent again."""
