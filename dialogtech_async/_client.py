@@ -120,12 +120,17 @@ class BaseSession:
         *,
         description: str,
         auth: httpx.Auth | None = None,
+        page_size: int | None = None,
     ) -> Report[T]:
-        """A Report for a GET (idempotent: retried) of ``url`` with ``params``."""
+        """A Report for a GET (idempotent: retried) of ``url`` with ``params``; with
+        ``page_size``, read page by page through ``limit`` and ``offset``."""
         self._require_open()
 
-        async def open_response() -> httpx.Response:
-            return await self._send("GET", url, params, idempotent=True, auth=auth)
+        async def open_response(offset: int) -> httpx.Response:
+            page = params
+            if page_size is not None:
+                page = httpx.QueryParams(params).merge({"limit": page_size, "offset": offset})
+            return await self._send("GET", url, page, idempotent=True, auth=auth)
 
         return Report(
             open_response,
@@ -135,6 +140,7 @@ class BaseSession:
             transport_error=self._transport_error,
             description=description,
             redact=self._redact_error,
+            page_size=page_size,
         )
 
     async def _send(

@@ -33,3 +33,6 @@ RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
 #: How much of an error body is read to find the API's message.
 MAX_ERROR_BODY = 64 * 1024
+
+#: Rows of an Infinity row endpoint asked for at once (``limit``; the API's largest).
+INFINITY_PAGE_SIZE = 10_000

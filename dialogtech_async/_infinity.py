@@ -10,7 +10,7 @@ import httpx
 from . import _validate as check
 from ._auth import InfinityApiKeyAuth, InfinityBasicAuth, SecretAuth, from_env
 from ._client import BaseSession
-from ._config import DEFAULT_MAX_RETRIES, INFINITY_BASE_URL
+from ._config import DEFAULT_MAX_RETRIES, INFINITY_BASE_URL, INFINITY_PAGE_SIZE
 from ._convert import RecordConverter
 from ._exceptions import ValidationError
 from ._parsers import JSONParser
@@ -90,7 +90,8 @@ class InfinitySession(BaseSession):
     def pbx_active_calls(
         self, igrp: int, tz: str | None = None, exclude_pii: bool = False
     ) -> Report[PbxActiveCall]:
-        """The installation's active PBX calls (ringing, queueing, bridged).
+        """The installation's active PBX calls (ringing, queueing, bridged), every page
+        of them (10,000 rows a request, by ``limit`` and ``offset``).
 
         Args:
             igrp: the installation ID.
@@ -100,12 +101,13 @@ class InfinitySession(BaseSession):
         params = self._params(tz)
         if exclude_pii:
             params = params.add("excludePiiData", "1")
-        return self._rows(igrp, "pbxActiveCalls", params, _PBX_ACTIVE_CALL)
+        return self._rows(igrp, "pbxActiveCalls", params, _PBX_ACTIVE_CALL, paged=True)
 
     def pbx_user_status(
         self, igrp: int, tz: str | None = None, sort: Sequence[str] | None = None
     ) -> Report[PbxUserStatus]:
-        """The installation's PBX users: state, since when, and dashboard flag.
+        """The installation's PBX users: state, since when, and dashboard flag, every
+        page of them (as ``pbx_active_calls``).
 
         Args:
             igrp: the installation ID.
@@ -124,7 +126,7 @@ class InfinitySession(BaseSession):
                     parameter="sort",
                 )
             params = params.add("sort[]", value)
-        return self._rows(igrp, "pbxUserStatus", params, _PBX_USER_STATUS)
+        return self._rows(igrp, "pbxUserStatus", params, _PBX_USER_STATUS, paged=True)
 
     async def active_call(
         self, igrp: int, *, call_ref: str | None = None, src_phone_number: str | None = None
@@ -161,6 +163,8 @@ class InfinitySession(BaseSession):
         endpoint: str,
         params: httpx.QueryParams,
         converter: RecordConverter[T],
+        *,
+        paged: bool = False,
     ) -> Report[T]:
         igrp = check.positive_int(igrp, "igrp")
         return self._report(
@@ -169,4 +173,5 @@ class InfinitySession(BaseSession):
             lambda _response, decode: decode(JSONParser()),
             converter,
             description=f"Infinity {endpoint} (igrp {igrp})",
+            page_size=INFINITY_PAGE_SIZE if paged else None,
         )

@@ -18,8 +18,9 @@ from ._retry import RetryPolicy
 
 T = TypeVar("T")
 
-#: Opens the response (retrying as the endpoint allows) and returns it unread.
-Opener = Callable[[], Awaitable[httpx.Response]]
+#: Opens the response (retrying as the endpoint allows) and returns it unread; its
+#: argument is the number of records before the page asked for (0 unless paged).
+Opener = Callable[[int], Awaitable[httpx.Response]]
 #: Turns a raw-row parser into the decoder an iteration wants: records, or the rows as is.
 Decode = Callable[[Parser], Decoder[Any]]
 #: Builds the decoder for a response (its charset, its format) around ``decode(parser)``.
@@ -60,8 +61,13 @@ class Report(Generic[T]):
         transport_error: TransportErrorFn,
         description: str,
         redact: RedactFn | None = None,
+        page_size: int | None = None,
     ) -> None:
         self._open_response = open_response
+        # Paged: a page of ``page_size`` records is followed by a request for the next.
+        self._page_size = page_size
+        self._page_offset = 0
+        self._page_records = 0
         self._make_decoder = make_decoder
         self._converter = converter
         self._retry = retry
@@ -181,10 +187,16 @@ class Report(Generic[T]):
             except StopAsyncIteration:
                 if self._closed_under_reader:
                     break  # not the body's end: the response was closed under us
-                self._done = True
                 batch = self._decode(self._decoder.close)
+                self._page_records += len(batch)
                 await self._release()
-                return batch
+                if self._page_records == self._page_size:  # a full page: ask for the next
+                    self._page_offset += self._page_records
+                else:
+                    self._done = True
+                if batch or self._done:
+                    return batch
+                continue
             except httpx.TransportError as exc:
                 if self._closed_under_reader:
                     break  # the response was closed under us (trio: "another task closed")
@@ -200,6 +212,7 @@ class Report(Generic[T]):
             self.bytes_read += len(chunk)
             batch = self._decode(self._decoder.feed, chunk)
             if batch:
+                self._page_records += len(batch)
                 return batch
         if self._closed_under_reader:
             raise StreamInterruptedError(
@@ -219,7 +232,8 @@ class Report(Generic[T]):
             raise
 
     async def _start(self) -> None:
-        response = await self._open_response()
+        self._page_records = 0
+        response = await self._open_response(self._page_offset)
         self._response = response
         self.status_code = response.status_code
         length = response.headers.get("Content-Length")

@@ -90,13 +90,17 @@ def mock() -> Iterator[respx.MockRouter]:
         yield router
 
 
+#: The first page of a row endpoint: Infinity's largest ``limit``.
+PAGE = {"limit": "10000", "offset": "0"}
+
+
 # --- pbxActiveCalls ------------------------------------------------------------------------
 
 
 async def test_pbx_active_calls_defaults_and_basic_auth(mock: respx.MockRouter) -> None:
-    route = mock.get(f"{BASE}/123/pbxActiveCalls", params__eq={"format": "jsonarray"}).respond(
-        200, json=PBX_CALLS
-    )
+    route = mock.get(
+        f"{BASE}/123/pbxActiveCalls", params__eq={"format": "jsonarray", **PAGE}
+    ).respond(200, json=PBX_CALLS)
     async with dta.InfinitySession(USER, PASSWORD) as session:
         calls = await session.pbx_active_calls(123).collect()
     request = route.calls.last.request
@@ -110,7 +114,7 @@ async def test_pbx_active_calls_defaults_and_basic_auth(mock: respx.MockRouter) 
 async def test_pbx_active_calls_tz_and_exclude_pii(mock: respx.MockRouter) -> None:
     route = mock.get(
         f"{BASE}/5/pbxActiveCalls",
-        params__eq={"format": "jsonarray", "tz": "Europe/London", "excludePiiData": "1"},
+        params__eq={"format": "jsonarray", "tz": "Europe/London", "excludePiiData": "1", **PAGE},
     ).respond(200, json=PBX_CALLS)
     async with dta.InfinitySession(api_key=API_KEY) as session:
         calls = await session.pbx_active_calls(5, tz="Europe/London", exclude_pii=True).collect()
@@ -120,7 +124,8 @@ async def test_pbx_active_calls_tz_and_exclude_pii(mock: respx.MockRouter) -> No
 
 async def test_pbx_active_calls_sends_no_exclude_pii_when_false(mock: respx.MockRouter) -> None:
     route = mock.get(
-        f"{BASE}/5/pbxActiveCalls", params__eq={"format": "jsonarray", "tz": "America/Chicago"}
+        f"{BASE}/5/pbxActiveCalls",
+        params__eq={"format": "jsonarray", "tz": "America/Chicago", **PAGE},
     ).respond(200, json=[])
     async with dta.InfinitySession(api_key=API_KEY) as session:
         await session.pbx_active_calls(5, tz="America/Chicago", exclude_pii=False).collect()
@@ -138,6 +143,8 @@ async def test_pbx_user_status_repeats_sort(mock: respx.MockRouter) -> None:
             ("tz", "Europe/London"),
             ("sort[]", "stateStartDatetime-desc"),
             ("sort[]", "stateStartDatetime"),
+            ("limit", "10000"),
+            ("offset", "0"),
         ],
     ).respond(200, json=PBX_USERS)
     async with dta.InfinitySession(USER, PASSWORD) as session:
@@ -153,7 +160,7 @@ async def test_pbx_user_status_repeats_sort(mock: respx.MockRouter) -> None:
 
 
 async def test_pbx_user_status_without_sort(mock: respx.MockRouter) -> None:
-    route = mock.get(f"{BASE}/9/pbxUserStatus", params__eq={"format": "jsonarray"}).respond(
+    route = mock.get(f"{BASE}/9/pbxUserStatus", params__eq={"format": "jsonarray", **PAGE}).respond(
         200, json=[]
     )
     async with dta.InfinitySession(USER, PASSWORD) as session:
@@ -318,11 +325,16 @@ def test_infinity_endpoints_on_each_backend(anyio_backend: str) -> None:
         with respx.mock:
             respx.get(
                 f"{BASE}/123/pbxActiveCalls",
-                params__eq={"format": "jsonarray", "tz": "Europe/London", "excludePiiData": "1"},
+                params__eq={
+                    "format": "jsonarray",
+                    "tz": "Europe/London",
+                    "excludePiiData": "1",
+                    **PAGE,
+                },
             ).respond(200, json=PBX_CALLS)
             respx.get(
                 f"{BASE}/123/pbxUserStatus",
-                params__eq={"format": "jsonarray", "sort[]": "stateStartDatetime"},
+                params__eq={"format": "jsonarray", "sort[]": "stateStartDatetime", **PAGE},
             ).respond(200, json=PBX_USERS)
             respx.get(
                 f"{BASE}/123/activeCall",

@@ -161,3 +161,21 @@ async def test_bulk_windows_come_back_in_date_order(sandbox: RunningSandbox) -> 
             one_by_one += await s.click_to_report(first, first + dt.timedelta(days=6)).collect()
     assert bulk == one_by_one
     assert len(bulk) == 12 * 2000
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("rows", [10_050, 10_000, 3])
+async def test_infinity_row_endpoints_read_every_page(rows: int) -> None:
+    # Infinity sends at most 10,000 rows a request: the rest are asked for by offset.
+    with serve_in_thread(rows=rows, chunk_rows=500) as sandbox:
+        async with dta.InfinitySession(
+            api_key=SANDBOX_INFINITY_API_KEY, base_url=sandbox.base_url
+        ) as inf:
+            calls = await inf.pbx_active_calls(12).collect()
+            users = await inf.pbx_user_status(12).collect()
+        pages = rows // 10_000 + 1  # a full last page is followed by an empty one
+        assert sandbox.app.requests["pbxActiveCalls"] == pages
+        assert sandbox.app.requests["pbxUserStatus"] == pages
+    assert len(calls) == len(users) == rows
+    refs = [call.extra["callRef"] for call in calls]
+    assert len(set(refs)) == rows  # no page read twice
