@@ -108,8 +108,11 @@ class BaseSession:
             raise SessionClosedError(f"{type(self).__name__} is closed")
         return self._client
 
-    def _url(self, path: str) -> httpx.URL:
-        return self._base_url.join(path)
+    def _url(self, path: str, base: httpx.URL | None = None) -> httpx.URL:
+        """``path`` under ``base`` (the session's base URL): appended to the base's own
+        path, so a proxy's prefix (``https://gw.example.com/dialogtech``) is kept."""
+        base = self._base_url if base is None else base
+        return base.copy_with(path=base.path.rstrip("/") + path)
 
     def _report(
         self,

@@ -56,8 +56,9 @@ class Session(BaseSession):
             logged, never shown in reprs or errors.
         api_key: the newest APIs' ``x-api-key``, where the account has one
             (default: ``$DIALOGTECH_API_KEY``).
-        base_url: the legacy API's scheme and host (``ibp_api.php`` is appended).
-        newest_base_url: the newest APIs' host (LeadFlow history).
+        base_url: the legacy API's scheme and host, and a path prefix if any (a
+            proxy's): ``/ibp_api.php`` is appended.
+        newest_base_url: the newest APIs' (LeadFlow history), likewise.
         timeout: httpx timeout for reports (default: connect 10 s, 60 s between bytes).
         max_retries: retries of report requests (click-to actions: only when the
             connection failed before sending).
@@ -372,7 +373,7 @@ class Session(BaseSession):
                 else {"start_date": first.isoformat(), "end_date": last.isoformat()}
             )
             return self._report(
-                self._newest_base_url.join(LEADFLOW_PATH),
+                self._url(LEADFLOW_PATH, self._newest_base_url),
                 {**params, **dates},
                 lambda _response, decode: decode(JSONParser()),
                 _LEADFLOW,

@@ -738,3 +738,26 @@ def test_click_to_call_on_each_backend(anyio_backend: str) -> None:
         assert result.connected is False
 
     anyio.run(body, backend=anyio_backend)
+
+
+@pytest.mark.parametrize("slash", ["", "/"])
+async def test_a_base_url_path_prefix_is_kept(mock: respx.MockRouter, slash: str) -> None:
+    # A proxy or gateway in front of the APIs: https://gw.example.com/dialogtech/...
+    report = mock.get("https://gw.example.com/dialogtech/ibp_api.php").respond(
+        200, content=SPEC_CSV
+    )
+    leadflow = mock.get("https://gw.example.com/newest/report/v1/leadflow/v2/history").respond(
+        200, json=[LEADFLOW_ROW]
+    )
+    async with dta.Session(
+        AK,
+        SK,
+        base_url=f"https://gw.example.com/dialogtech{slash}",
+        newest_base_url=f"https://gw.example.com/newest{slash}",
+    ) as session:
+        assert (
+            len(await session.click_to_report(dt.date(2017, 1, 1), dt.date(2017, 2, 1)).collect())
+            == 2
+        )
+        assert len(await session.leadflow_history(sid="S").collect()) == 1
+    assert report.call_count == leadflow.call_count == 1

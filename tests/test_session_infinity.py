@@ -362,3 +362,12 @@ def test_infinity_endpoints_on_each_backend(anyio_backend: str) -> None:
         assert missing is None
 
     anyio.run(body, backend=anyio_backend)
+
+
+async def test_a_base_url_path_prefix_is_kept(mock: respx.MockRouter) -> None:
+    route = mock.get("https://gw.example.com/inf/reports/v2/igrps/7/pbxActiveCalls").respond(
+        200, json=[]
+    )
+    async with dta.InfinitySession(api_key=API_KEY, base_url="https://gw.example.com/inf/") as s:
+        assert await s.pbx_active_calls(7).collect() == []
+    assert route.call_count == 1
