@@ -78,7 +78,7 @@ def parse_click_to_time(text: str) -> dt.datetime:
     try:
         day, clock, half = text.rsplit(None, 2)
         return dt.datetime(*_click_to_day(day), *_click_to_clock(clock, half))
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, AttributeError):  # AttributeError: not text
         raise ValueError(f"expected a date like 'Jan 13 2017 10:52 PM', got {text!r}") from None
 
 
@@ -129,7 +129,9 @@ def _optional(read: Callable[[Any], Any]) -> Callable[[Any, Any], Any]:
     """A cattrs hook: None and "" become None, anything else goes through ``read``."""
 
     def hook(value: Any, _type: Any) -> Any:
-        if value is None or value == "":
+        # Not `value == ""`: a Decimal compared with a str asks the numbers ABCs first
+        # (about 1 us, a fifth of the LeadFlow converter's time).
+        if value is None or (value.__class__ is str and not value):
             return None
         return read(value)
 
@@ -243,18 +245,29 @@ _Reads = tuple[tuple[str, str, Callable[[Any, Any], Any], Any], ...]
 def _value_expression(number: int, type_: Any) -> str:
     """Python source turning the value ``v`` of field ``number`` into the field's value.
 
-    The common case, non-empty text, is handled inline (text as is, digits by ``int``,
-    click-to dates by their cached parser); anything else (None, "", JSON numbers, Y/N,
-    decimals, ISO dates) goes to the converter's hook for the type, so both agree.
+    The common cases are read inline: text as is, JSON integers and digits as ints,
+    finite JSON decimals, Y/N, lead statuses, dates by their cached parsers. Anything
+    else (None, "", odd values, errors) goes to the converter's hook for the type, and a
+    test holds the two to the same results. Two Python calls fewer a field: LeadFlow
+    JSON went from 0.57 to 0.66-0.68 of ijson.items.
     """
     slow = f"h{number}(v, t{number})"
     text = "v.__class__ is str and v"
+    marker = _date_format(type_)
     if type_ == str | None:
         return f"(v if {text} else {slow})"
     if type_ == int | None:
-        return f"(int(v) if {text}.isdigit() else {slow})"
-    if _date_format(type_) is DateFormat.CLICK_TO:
+        return f"(v if v.__class__ is int else int(v) if {text}.isdigit() else {slow})"
+    if type_ == Decimal | None:  # JSON numbers with a fraction come as Decimal
+        return f"(v if v.__class__ is Decimal and v.is_finite() else {slow})"
+    if type_ == bool | None:
+        return f"(yes_no[v] if v.__class__ is str and v in yes_no else {slow})"
+    if type_ == LeadStatus | str | None:
+        return f"(statuses.get(v, v) if {text} else {slow})"
+    if marker is DateFormat.CLICK_TO:
         return f"(click(v) if {text} else {slow})"
+    if marker is not None:
+        return f"(iso(v, z{number}) if {text} else {slow})"
     return slow
 
 
@@ -414,10 +427,20 @@ class RecordConverter(Generic[T]):
 
     def _namespace(self, reads: _Reads) -> dict[str, Any]:
         """What the compiled functions refer to: the class, hooks and types by number."""
-        namespace: dict[str, Any] = {"cls": self.record_type, "click": parse_click_to_time}
+        namespace: dict[str, Any] = {
+            "cls": self.record_type,
+            "click": parse_click_to_time,
+            "iso": _parse_iso,
+            "Decimal": Decimal,
+            "yes_no": _YES_NO,
+            "statuses": _LEAD_STATUSES,
+        }
         for number, (_key, _field, hook, type_) in enumerate(reads):
             namespace[f"h{number}"] = hook
             namespace[f"t{number}"] = type_
+            marker = _date_format(type_)
+            if marker is not None and marker is not DateFormat.CLICK_TO:
+                namespace[f"z{number}"] = _ZONES[marker]
         return namespace
 
     def _generate(self, reads: _Reads) -> Callable[[Mapping[str, Any]], Any]:

@@ -6,6 +6,9 @@ keys sends the batch down the row-by-row path. Both must give the same records.
 
 from __future__ import annotations
 
+import typing
+from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 import _fixtures as fx
@@ -13,7 +16,7 @@ import attrs
 import pytest
 
 import dialogtech_async as dta
-from dialogtech_async._convert import RecordConverter
+from dialogtech_async._convert import CONVERTER, RecordConverter
 from dialogtech_async.parsers import CSVParser, JSONParser, XMLParser
 
 
@@ -159,3 +162,38 @@ def test_records_that_need_their_init_are_refused(record: type) -> None:
     # Building by slots skips __init__: a class with work for it would be built wrong.
     with pytest.raises(TypeError, match="not a plain slotted attrs record"):
         RecordConverter(record)
+
+
+_SAMPLES: list[Any] = [
+    None, "", "0", "42", "-5", "+5", " 9", "9.0", "1_000", "\u0663", "\u00b2",
+    7, -3, True, False, 1.5, Decimal("12.50"), Decimal("7"), Decimal("NaN"), Decimal("1e40"),
+    "12.50", "NaN", "Infinity", "Y", "N", "y", "x", "Connected", "Hang Up", "Something New",
+    "2024-01-15 09:30:00", "2024-07-01T14:07:09Z", "2024-01-15T09:30:00+01:00", "2024-13-01",
+    "Jan 13 2017 10:52 PM", "Jan 13 17 10:52 PM", [1], {"a": 1},
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "record", [dta.ClickToRecord, dta.LeadFlowCall, dta.ActiveCall, dta.PbxUserStatus]
+)
+def test_the_generated_value_rules_agree_with_the_hooks(record: type) -> None:
+    # The generated code reads common values inline; whatever it takes, it must give
+    # what the converter's hook for the field's type gives, or fail where the hook fails.
+    converter = RecordConverter(record)
+    types = typing.get_type_hints(record, include_extras=True)
+    fields = [name for name, type_ in types.items() if type_ != Mapping[str, Any]]
+    for name in fields:
+        other = next(field for field in fields if field != name)
+        for value in _SAMPLES:
+            try:
+                expected: Any = CONVERTER.structure(value, types[name])
+            except (ValueError, TypeError, KeyError, ArithmeticError):
+                expected = dta.ResponseFormatError
+            rows = [{name: value, other: None}] * 2
+            odd = {name: value, other: None, "a key the API added later": "x"}
+            for batch in (rows, [*rows, odd]):  # a column at a time, then row by row
+                try:
+                    got: Any = getattr(converter.convert(batch)[0], name)
+                except dta.ResponseFormatError:
+                    got = dta.ResponseFormatError
+                assert (got, type(got)) == (expected, type(expected)), (name, value)
