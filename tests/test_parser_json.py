@@ -411,6 +411,21 @@ def test_a_string_of_too_many_digits_is_refused_too() -> None:
     assert "digits" in error
 
 
+@pytest.mark.parametrize("chunk_size", [1 << 20, 1 << 12, 64])
+def test_a_malformed_bodys_error_names_where_the_parser_stopped(chunk_size: int) -> None:
+    records = b", ".join(b'{"id": %d}' % i for i in range(3000))
+    body = b"[" + records + b', {"id" 3000}]'
+    stopped = body.index(b'" 3000}') + len(b'" 3000')  # just past the bad token
+    rows, error = _outcome(body, chunk_size)
+    assert len(rows) == 3000
+    assert error is not None
+    offset = int(error.rsplit("byte ", 1)[1])
+    if chunk_size > len(body):
+        assert offset == stopped
+    else:  # at least the start of the chunk it was found in, never past the place
+        assert stopped - chunk_size < offset <= stopped
+
+
 # --- ijson pipeline -----------------------------------------------------------------------
 
 _PIPELINE_BODIES = [

@@ -107,6 +107,20 @@ class _DigitRuns:
         return None
 
 
+def _stopped_at(message: str, data: bytes) -> int:
+    """Where in ``data`` yajl stopped, from the context and caret lines of its message
+    (just past the bad token); 0 (the start of ``data``) unless that context occurs once
+    in ``data`` (yajl prints line breaks as spaces, and a short context may repeat)."""
+    lines = message.split("\n")
+    if len(lines) < 3 or "(right here)" not in lines[2] or "^" not in lines[2]:
+        return 0
+    context = lines[1].lstrip(" ")
+    snippet = context.rstrip(" ").encode("utf-8", "replace")
+    if not snippet or data.count(snippet) != 1:
+        return 0
+    return data.find(snippet) + lines[2].index("^") - (len(lines[1]) - len(context))
+
+
 def _int_digits_limit() -> int:
     get = getattr(sys, "get_int_max_str_digits", None)  # Python 3.10.7+ and 3.11+
     return int(get()) if get is not None else 0
@@ -278,7 +292,7 @@ class JSONParser(KeepsFaults):
             elif cut > 0:  # the records before a number that is too long still come
                 self._coro.send(data[:cut])
         except ijson.JSONError as exc:
-            self._keep_fault(self._malformed(exc), rows_before=bool(self._items))
+            self._keep_fault(self._malformed(exc, data), rows_before=bool(self._items))
         if cut is not None and self._fault is None:
             too_long = ResponseFormatError(
                 f"JSON number of more than {self._digits.limit} digits",
@@ -303,12 +317,13 @@ class JSONParser(KeepsFaults):
             self._records += 1
         return rows
 
-    def _malformed(self, exc: Exception) -> ResponseFormatError:
+    def _malformed(self, exc: Exception, data: bytes = b"") -> ResponseFormatError:
+        """The error for what ijson refused in ``data``, the bytes from ``_offset`` on."""
         reason = " ".join(str(exc).split()).split(" (right here)")[0]
         return ResponseFormatError(
             f"malformed JSON: {reason}",
             record_index=self._records + len(self._items),
-            byte_offset=self._offset,
+            byte_offset=self._offset + _stopped_at(str(exc), data),
         )
 
     def _finish_empty(self) -> list[Row]:
