@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
@@ -12,18 +13,41 @@ from ._parsers import CSVParser, Decoder, Parser
 T = TypeVar("T")
 
 
-class _Records(Generic[T]):
+class _Records(ABC, Generic[T]):
     """Counts the records, so that a conversion error names its index in the report, and
-    hands over the records before a bad value first, as a parser does before a fault."""
+    hands over the records before a bad value first, as a parser does before a fault.
 
-    def __init__(self, converter: RecordConverter[T]) -> None:
+    ``read`` and ``finish`` are the parser's ``feed`` and ``close`` (or their kin);
+    subclasses say how what they return becomes records (``_converted``).
+    """
+
+    def __init__(
+        self,
+        read: Callable[[bytes], list[Any]],
+        finish: Callable[[], list[Any]],
+        converter: RecordConverter[T],
+    ) -> None:
+        self._read = read
+        self._finish = finish
         self._converter = converter
         self._count = 0
         self._fault: ResponseFormatError | None = None
 
+    def feed(self, data: bytes) -> list[T]:
+        self._raise_kept()
+        return self._converted(self._read(data))
+
+    def close(self) -> list[T]:
+        self._raise_kept()
+        return self._converted(self._finish())
+
     def _raise_kept(self) -> None:
         if self._fault is not None:
             raise self._fault
+
+    @abstractmethod
+    def _converted(self, rows: list[Any]) -> list[T]:
+        """The records of a batch of the parser's rows."""
 
     def _records(self, convert: Callable[[int | None], list[T]]) -> list[T]:
         """The batch's records by ``convert(n)``, which makes its first ``n`` (None: all).
@@ -44,16 +68,7 @@ class _Records(Generic[T]):
 
 class _RowRecords(_Records[T]):
     def __init__(self, parser: Parser, converter: RecordConverter[T]) -> None:
-        super().__init__(converter)
-        self._parser = parser
-
-    def feed(self, data: bytes) -> list[T]:
-        self._raise_kept()
-        return self._converted(self._parser.feed(data))
-
-    def close(self) -> list[T]:
-        self._raise_kept()
-        return self._converted(self._parser.close())
+        super().__init__(parser.feed, parser.close, converter)
 
     def _converted(self, rows: list[Any]) -> list[T]:
         convert = self._converter.convert
@@ -64,16 +79,8 @@ class _TableRecords(_Records[T]):
     """CSV rows go to the converter as lists of text: no dict is built per row."""
 
     def __init__(self, parser: CSVParser, converter: RecordConverter[T]) -> None:
-        super().__init__(converter)
+        super().__init__(parser.feed_values, parser.close_values, converter)
         self._parser = parser
-
-    def feed(self, data: bytes) -> list[T]:
-        self._raise_kept()
-        return self._converted(self._parser.feed_values(data))
-
-    def close(self) -> list[T]:
-        self._raise_kept()
-        return self._converted(self._parser.close_values())
 
     def _converted(self, rows: list[list[str]]) -> list[T]:
         columns = list(zip(*rows, strict=True))
