@@ -30,14 +30,13 @@ import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from decimal import Decimal
-from itertools import chain, islice
+from itertools import islice
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
 import parsers
-from _bodies import chunked
 
 import dialogtech_async as dta
 from dialogtech_async import ClickToRecord, LeadFlowCall
@@ -114,16 +113,7 @@ def session_stack(fmt: str) -> Callable[[bytes, First], int]:
         inner = CSVParser(encoding="utf-8") if fmt == "csv" else XMLParser()
         return LegacyReportParser(record_reader(inner, converter), expect=fmt)
 
-    def run(body: bytes, first: First) -> int:
-        decoder, count = make_decoder(), 0
-        for chunk in chain(chunked(body), [None]):
-            done = len(decoder.close() if chunk is None else decoder.feed(chunk))
-            if done and not count:
-                first()
-            count += done
-        return count
-
-    return run
+    return lambda body, first: parsers.drive(make_decoder(), body, first)
 
 
 def in_memory(spec: dict[str, Any]) -> Callable[[bytes, First], int]:

@@ -17,6 +17,7 @@ import json
 import sys
 import time
 from collections.abc import Callable
+from itertools import chain
 from pathlib import Path
 from typing import Any
 from xml.parsers import expat
@@ -88,23 +89,26 @@ def bare_json(body: bytes, first: Callable[[], None] = _nothing) -> int:
     return 1 + sum(1 for _ in items)
 
 
+def drive(decoder: Any, body: bytes, first: Callable[[], None] = _nothing) -> int:
+    """Feed ``body`` to ``decoder`` in 64 KiB chunks, then close it; the records it gave.
+    Like a Report, no batch is held while the next chunk is parsed; ``first`` is called
+    when the first records are ready."""
+    count = 0
+    for chunk in chain(chunked(body), [None]):
+        done = len(decoder.close() if chunk is None else decoder.feed(chunk))
+        if done and not count:
+            first()
+        count += done
+    return count
+
+
 def ours(make_parser: Callable[[], Any], record: type) -> Callable[..., int]:
-    """The incremental parser fed 64 KiB chunks, fused with the converter as a Report
-    runs them (``record_reader``); ``first`` is called when the first records are ready."""
+    """The incremental parser fused with the converter as a Report runs them
+    (``record_reader``), driven over the body by ``drive``."""
     converter = RecordConverter(record)
 
     def run(body: bytes, first: Callable[[], None] = _nothing) -> int:
-        reader, count = record_reader(make_parser(), converter), 0
-        for chunk in chunked(body):
-            # Like a Report, hold no batch while the next chunk is parsed.
-            done = len(reader.feed(chunk))
-            if done and not count:
-                first()
-            count += done
-        rest = reader.close()
-        if rest and not count:
-            first()
-        return count + len(rest)
+        return drive(record_reader(make_parser(), converter), body, first)
 
     return run
 
