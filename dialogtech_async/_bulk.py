@@ -211,7 +211,7 @@ class BulkReport(Generic[T]):
         batch: list[T] | None = await report._next_batch()
         if batch is not None:
             # Read counts as delivered: the window must never restart and repeat them.
-            report.records_yielded += len(batch)
+            report._delivered += len(batch)
         return batch
 
     async def _open_windows(self, group: TaskGroup) -> None:

@@ -86,14 +86,22 @@ class Report(Generic[T]):
         self._done = False
         self._closed_under_reader = False  # by aclose() from another task
         self._restarts = 0
+        # Records counted as handed out: the whole batch being handed out among them,
+        # less what is left of it (``records_yielded``), so that the loop handing out a
+        # record does no counting of its own.
+        self._delivered = 0
+        self._batch: list[Any] = []
         #: Body bytes received so far.
         self.bytes_read = 0
-        #: Records (or raw rows) handed to the caller so far.
-        self.records_yielded = 0
         #: The body's length from Content-Length, when the server sent one.
         self.content_length: int | None = None
         #: The response's HTTP status, once it has arrived.
         self.status_code: int | None = None
+
+    @property
+    def records_yielded(self) -> int:
+        """Records (or raw rows) handed to the caller so far."""
+        return self._delivered - len(self._batch)
 
     def __repr__(self) -> str:
         return (
@@ -169,10 +177,13 @@ class Report(Generic[T]):
                 # Popped as they go: a record handed out is held by the caller alone,
                 # so one the caller drops is freed before the next chunk is parsed.
                 batch.reverse()
+                self._batch = batch
+                self._delivered += len(batch)
+                pop = batch.pop
                 while batch:
-                    self.records_yielded += 1
-                    yield batch.pop()
+                    yield pop()
         finally:
+            self._delivered, self._batch = self.records_yielded, []  # left early: drop the rest
             await self._release()
 
     async def _next_batch(self) -> list[Any] | None:

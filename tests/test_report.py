@@ -181,6 +181,20 @@ async def test_progress_counters(mock: respx.MockRouter) -> None:
     assert "2 records" in repr(report)
 
 
+async def test_records_yielded_stays_exact_when_left_inside_a_batch(
+    mock: respx.MockRouter,
+) -> None:
+    # Both records come in one batch; the count is of those handed out, not of the batch.
+    mock.get(LEGACY).respond(200, content=SPEC_CSV)
+    async with dta.Session(AK, SK) as session:
+        async with session.click_to_report(START, END) as report:
+            async for _ in report:
+                break
+            assert report.records_yielded == 1
+        assert report.records_yielded == 1
+        assert "1 records" in repr(report)
+
+
 async def test_progress_counters_of_a_chunked_body_without_length(
     mock: respx.MockRouter,
 ) -> None:
