@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from xml.sax.saxutils import escape
 
 CSV_HEADER = [
@@ -114,3 +114,13 @@ def chunked(body: bytes, size: int = 64 * 1024) -> Iterator[bytes]:
     the body held at once, as no network client would hold one)."""
     for start in range(0, len(body), size):
         yield body[start : start + size]
+
+
+def sized(body: bytes, sizes: Iterable[int]) -> Iterator[bytes]:
+    """``body`` in chunks of ``sizes`` (those a client received), sliced as ``chunked``."""
+    start = 0
+    for size in sizes:
+        yield body[start : start + size]
+        start += size
+    if start != len(body):
+        raise ValueError(f"the chunk sizes add up to {start} bytes, the body has {len(body)}")

@@ -101,10 +101,10 @@ def rows_client(rows: int) -> httpx.AsyncClient:
 # --- in memory -------------------------------------------------------------------------
 
 
-def session_stack(fmt: str) -> Callable[[bytes, First], int]:
+def session_stack(fmt: str, sizes: list[int] | None = None) -> Callable[[bytes, First], int]:
     """The decoder a Session's Report builds (parser fused with the converter, inside
-    the legacy envelope check), on bytes in memory (64 KiB chunks): the reference of the
-    end-to-end comparison."""
+    the legacy envelope check), on bytes in memory: the reference of the end-to-end
+    comparison. Fed chunks of ``sizes`` (those a client received), or of 64 KiB."""
     converter = converter_for(fmt)
 
     def make_decoder() -> Any:
@@ -113,7 +113,7 @@ def session_stack(fmt: str) -> Callable[[bytes, First], int]:
         inner = CSVParser(encoding="utf-8") if fmt == "csv" else XMLParser()
         return LegacyReportParser(record_reader(inner, converter), expect=fmt)
 
-    return lambda body, first: parsers.drive(make_decoder(), body, first)
+    return lambda body, first: parsers.drive(make_decoder(), body, first, sizes)
 
 
 def in_memory(spec: dict[str, Any]) -> Callable[[bytes, First], int]:
@@ -128,7 +128,8 @@ def in_memory(spec: dict[str, Any]) -> Callable[[bytes, First], int]:
         }[fmt]
         return parsers.ours(make, record)
     if impl == "session_stack":
-        return session_stack(fmt)
+        sizes = spec.get("chunks")
+        return session_stack(fmt, None if sizes is None else json.loads(Path(sizes).read_text()))
     raise ValueError(f"unknown in-memory side {impl!r}")
 
 

@@ -16,7 +16,7 @@ import io
 import json
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from itertools import chain
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ from xml.parsers import expat
 import ijson
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _bodies import chunked, click_csv, click_xml, leadflow_json
+from _bodies import chunked, click_csv, click_xml, leadflow_json, sized
 
 from dialogtech_async import ClickToRecord, LeadFlowCall
 from dialogtech_async._convert import RecordConverter
@@ -89,12 +89,18 @@ def bare_json(body: bytes, first: Callable[[], None] = _nothing) -> int:
     return 1 + sum(1 for _ in items)
 
 
-def drive(decoder: Any, body: bytes, first: Callable[[], None] = _nothing) -> int:
-    """Feed ``body`` to ``decoder`` in 64 KiB chunks, then close it; the records it gave.
-    Like a Report, no batch is held while the next chunk is parsed; ``first`` is called
-    when the first records are ready."""
+def drive(
+    decoder: Any,
+    body: bytes,
+    first: Callable[[], None] = _nothing,
+    sizes: Iterable[int] | None = None,
+) -> int:
+    """Feed ``body`` to ``decoder`` in 64 KiB chunks (or chunks of ``sizes``), then close
+    it; the records it gave. Like a Report, no batch is held while the next chunk is
+    parsed; ``first`` is called when the first records are ready."""
+    chunks = chunked(body) if sizes is None else sized(body, sizes)
     count = 0
-    for chunk in chain(chunked(body), [None]):
+    for chunk in chain(chunks, [None]):
         done = len(decoder.close() if chunk is None else decoder.feed(chunk))
         if done and not count:
             first()
