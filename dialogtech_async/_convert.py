@@ -104,11 +104,12 @@ def _click_to_clock(clock: str, half: str) -> tuple[int, int]:
 
 @functools.lru_cache(maxsize=8192)
 def _parse_iso(text: str, zone: dt.tzinfo | None) -> dt.datetime:
-    """ISO-8601 (a space or T between date and time, ``Z`` for UTC); ``zone`` if naive."""
+    """ISO-8601 (a space or T between date and time, ``Z`` for UTC), in ``zone``: a naive
+    time is taken as ``zone``'s, one with an offset is the same instant in ``zone``."""
     value = dt.datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
-    if zone is not None and value.tzinfo is None:
-        value = value.replace(tzinfo=zone)
-    return value
+    if zone is None:
+        return value
+    return value.replace(tzinfo=zone) if value.tzinfo is None else value.astimezone(zone)
 
 
 _ZONES: dict[DateFormat, dt.tzinfo | None] = {

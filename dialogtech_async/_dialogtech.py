@@ -266,9 +266,7 @@ class Session(BaseSession):
 
         def make_decoder(response: httpx.Response, decode: Decode) -> Decoder[Any]:
             inner: Parser = (
-                CSVParser(encoding=response.charset_encoding or "utf-8")
-                if format == "csv"
-                else XMLParser()
+                _csv_parser(response.charset_encoding) if format == "csv" else XMLParser()
             )
             return LegacyReportParser(decode(inner), expect=format)
 
@@ -388,3 +386,13 @@ class Session(BaseSession):
         # The API's range is inclusive: windows meet a microsecond apart.
         step = dt.timedelta(microseconds=1)
         return windowed(one, split_range(*ranges[0], window, step), concurrency)
+
+
+def _csv_parser(charset: str | None) -> CSVParser:
+    """A CSV parser for a response's ``charset`` (UTF-8 when it names none)."""
+    try:
+        return CSVParser(encoding=charset or "utf-8")
+    except (LookupError, ValueError) as exc:  # unknown, or not ASCII-compatible (UTF-16)
+        raise ResponseFormatError(
+            f"CSV report in charset {charset!r}, which cannot be read: {exc}", byte_offset=0
+        ) from exc

@@ -405,9 +405,24 @@ def test_leadflow_call_date_is_eastern_time(leadflow: list[dta.LeadFlowCall]) ->
     assert all(call.call_date is not None and call.call_date.tzinfo for call in leadflow)
 
 
-def test_leadflow_call_date_with_an_offset_keeps_it() -> None:
-    [call] = RecordConverter(dta.LeadFlowCall).convert([{"call_date": "2017-01-13T22:52:07Z"}])
-    assert call.call_date == dt.datetime(2017, 1, 13, 22, 52, 7, tzinfo=UTC)
+def test_leadflow_call_date_with_an_offset_is_the_same_instant_in_eastern_time() -> None:
+    rows = [{"call_date": "2017-01-13T22:52:07Z"}, {"call_date": "2017-07-04T15:15:30+02:00"}]
+    winter, summer = RecordConverter(dta.LeadFlowCall).convert(rows)
+    assert winter.call_date == dt.datetime(2017, 1, 13, 22, 52, 7, tzinfo=UTC)
+    assert summer.call_date == dt.datetime(2017, 7, 4, 13, 15, 30, tzinfo=UTC)
+    assert winter.call_date is not None
+    assert summer.call_date is not None
+    assert str(winter.call_date.tzinfo) == str(summer.call_date.tzinfo) == "America/New_York"
+    assert winter.call_date.replace(tzinfo=None) == dt.datetime(2017, 1, 13, 17, 52, 7)
+    assert summer.call_date.replace(tzinfo=None) == dt.datetime(2017, 7, 4, 9, 15, 30)
+
+
+def test_trigger_datetime_with_another_offset_is_the_same_instant_in_utc() -> None:
+    rows = [{"igrp": "1", "triggerDatetime": "2024-01-02T05:04:05+02:00"}]
+    [call] = RecordConverter(dta.ActiveCall).convert(rows)
+    assert call.trigger_datetime == dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)
+    assert call.trigger_datetime is not None
+    assert call.trigger_datetime.utcoffset() == dt.timedelta(0)
 
 
 def test_leadflow_money_is_decimal(leadflow: list[dta.LeadFlowCall]) -> None:

@@ -181,6 +181,27 @@ async def test_progress_counters(mock: respx.MockRouter) -> None:
     assert "2 records" in repr(report)
 
 
+async def test_a_csv_report_is_read_in_its_charset(mock: respx.MockRouter) -> None:
+    body = SPEC_CSV.replace(b'"Click to Call"', '"Zoë Café"'.encode("iso-8859-1"))
+    assert body != SPEC_CSV
+    headers = {"content-type": "text/csv; charset=ISO-8859-1"}
+    mock.get(LEGACY).respond(200, content=body, headers=headers)
+    async with dta.Session(AK, SK) as session:
+        records = await session.click_to_report(START, END).collect()
+    assert records[0].name == "Zoë Café"
+
+
+@pytest.mark.parametrize("charset", ["bogus", "utf-16"])
+async def test_a_csv_report_in_a_charset_that_cannot_be_read_is_a_format_error(
+    mock: respx.MockRouter, charset: str
+) -> None:
+    headers = {"content-type": f"text/csv; charset={charset}"}
+    mock.get(LEGACY).respond(200, content=SPEC_CSV, headers=headers)
+    async with dta.Session(AK, SK) as session:
+        with pytest.raises(dta.ResponseFormatError, match=f"charset '{charset}'"):
+            await session.click_to_report(START, END).collect()
+
+
 async def test_records_yielded_stays_exact_when_left_inside_a_batch(
     mock: respx.MockRouter,
 ) -> None:

@@ -33,6 +33,11 @@ class CSVParser(KeepsFaults):
     quotes. The parser keeps only the incomplete last record, up to
     ``MAX_RECORD_BYTES`` (1 MiB): a longer one is a quote left open.
 
+    That rule is RFC 4180's: a quote may only open a field or be doubled inside a quoted
+    one. A body breaking it (``a,b"`` with a bare quote in an unquoted field, which the API,
+    quoting every field, never sends) gives rows or an error that may depend on where its
+    chunks split.
+
     Args:
         encoding: the body's character set (an ASCII-compatible one, as HTTP charsets are).
 
