@@ -47,3 +47,11 @@ def bench(session: nox.Session) -> None:
     Writes benchmarks/results/latest.json and throughput_memory.png."""
     session.install("-e", ".[test]", "aiocsv", "pandas", "matplotlib", "psutil")
     session.run("python", "benchmarks/run.py", *session.posargs)
+
+
+@nox.session
+def bench_instructions(session: nox.Session) -> None:
+    """Section 2 of the bench counted in instructions by callgrind (needs valgrind; about
+    7 minutes): the work streaming adds, whatever else the machine is doing."""
+    session.install("-e", ".[test]")
+    session.run("python", "benchmarks/instructions.py", *session.posargs)

@@ -1,0 +1,134 @@
+"""Section 2 counted in instructions, not seconds: what streaming adds to the work.
+
+    python benchmarks/instructions.py            # csv, xml and json; about 7 minutes
+    python benchmarks/instructions.py --format csv --rows 5000
+
+Writes ``results/instructions.json``.
+
+Wall-clock ratios on a shared 2-CPU machine move with whatever else runs on it (see the
+README). ``valgrind --tool=callgrind`` counts the instructions a process executes, the
+same for the same work whatever the machine is doing. Each side of section 2 (the
+Session's pull from the sandbox, and its decoder on the same bytes in memory, in the
+chunks a client received) runs in a fresh process under callgrind at two report sizes;
+the difference between the two counts is the work of the extra records alone, free of
+start-up (imports, the throwaway request). The ratio of those per-record counts is how
+much of a streamed pull's work is the decoding that the in-memory side also does.
+
+Instructions are not time: a copy made with ``rep movsb`` counts about one instruction
+a byte and runs many bytes a cycle, and memory stalls count nothing. The ratio bounds
+what the library and httpx add; the rest of a wall-clock gap is the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import httpx
+from run import (
+    BENCH,
+    CHILD_ENV,
+    FORMATS,
+    REPLAY_MB,
+    REPORT_ROWS,
+    RESULTS,
+    machine,
+    request_for,
+    sandbox,
+)
+
+#: Smaller of the two sizes per format (the larger is four times it): a LeadFlow or XML
+#: record costs about four times a CSV row's work.
+ROWS = {"csv": 5_000, "xml": 1_500, "json": 1_500}
+_TOTAL = re.compile(r"^(?:summary|totals):\s*(\d+)", re.MULTILINE)
+
+
+def instructions(spec: dict[str, Any], out: Path) -> int:
+    """The instructions a worker process running ``spec`` executed, counted by callgrind."""
+    done = subprocess.run(
+        [
+            "valgrind",
+            "--tool=callgrind",
+            f"--callgrind-out-file={out}",
+            sys.executable,
+            str(BENCH / "_worker.py"),
+            json.dumps(spec),
+        ],
+        capture_output=True,
+        env=CHILD_ENV,
+        text=True,
+        check=False,
+    )
+    if done.returncode:
+        raise RuntimeError(f"worker {spec} failed under valgrind:\n{done.stderr[-2000:]}")
+    match = _TOTAL.search(out.read_text(errors="replace"))
+    if match is None:
+        raise RuntimeError(f"no instruction total in {out}")
+    return int(match.group(1))
+
+
+def sides(url: str, fmt: str, rows: int, tmp: Path) -> dict[str, dict[str, Any]]:
+    """The two sides' specs for a ``rows``-row report; the body and the chunk sizes a
+    client received are saved for the in-memory side."""
+    target, params, headers = request_for(fmt, url)
+    query = {**params, "rows": str(rows)}
+    with httpx.stream("GET", target, params=query, headers=headers, timeout=120) as response:
+        response.raise_for_status()
+        chunks = list(response.iter_bytes())
+    body, sizes = tmp / f"{fmt}.{rows}", tmp / f"{fmt}.{rows}.chunks"
+    body.write_bytes(b"".join(chunks))
+    sizes.write_text(json.dumps([len(chunk) for chunk in chunks]))
+    return {
+        "memory": {
+            "kind": "mem",
+            "impl": "session_stack",
+            "format": fmt,
+            "body": str(body),
+            "chunks": str(sizes),
+        },
+        "session": {"kind": "net", "impl": "ours", "format": fmt, "rows": rows, "base_url": url},
+    }
+
+
+def main() -> None:
+    options = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    options.add_argument("--format", choices=FORMATS, action="append", help="default: all")
+    options.add_argument("--rows", type=int, help="the smaller size (default per format)")
+    options.add_argument("--json", type=Path, default=RESULTS / "instructions.json")
+    args = options.parse_args()
+    if shutil.which("valgrind") is None:
+        sys.exit("valgrind is not installed (Debian: apt-get install valgrind)")
+    print(f"{'format':6} {'rows':>13} {'in memory/rec':>14} {'streamed/rec':>13} {'ratio':>6}")
+    results: dict[str, Any] = {"machine": machine()}
+    with (
+        tempfile.TemporaryDirectory(prefix="dta-instr-") as tmp,
+        sandbox("--rows", str(REPORT_ROWS), "--replay-mb", str(REPLAY_MB)) as url,
+    ):
+        for fmt in args.format or FORMATS:
+            small = args.rows or ROWS[fmt]
+            counts: dict[str, list[int]] = {"memory": [], "session": []}
+            for rows in (small, 4 * small):
+                for side, spec in sides(url, fmt, rows, Path(tmp)).items():
+                    counts[side].append(instructions(spec, Path(tmp) / f"callgrind.{side}"))
+            per_record = {side: (big - few) / (3 * small) for side, (few, big) in counts.items()}
+            ratio = per_record["memory"] / per_record["session"]
+            results[fmt] = {"rows": [small, 4 * small], "counts": counts, "per_record": per_record}
+            results[fmt]["ratio"] = ratio
+            print(
+                f"{fmt:6} {small:>6,}/{4 * small:<6,} {per_record['memory']:14,.0f}"
+                f" {per_record['session']:13,.0f} {ratio:6.3f}",
+                flush=True,
+            )
+    args.json.write_text(json.dumps(results, indent=1) + "\n")
+    print(f"wrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()
