@@ -42,7 +42,7 @@ def types(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Speed and memory against the bare parsers and the naive way, in one run (4-5 min;
+    """Speed and memory against the bare parsers and the naive way, in one run (7-8 min;
     `nox -s bench -- --quick` for a smoke run, `-- --rows 1000000` for section 3 at 1M).
     Writes benchmarks/results/latest.json and throughput_memory.png."""
     session.install("-e", ".[test]", "aiocsv", "pandas", "matplotlib", "psutil")

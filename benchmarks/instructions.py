@@ -25,24 +25,12 @@ import argparse
 import json
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
-import httpx
-from run import (
-    BENCH,
-    CHILD_ENV,
-    FORMATS,
-    REPLAY_MB,
-    REPORT_ROWS,
-    RESULTS,
-    machine,
-    request_for,
-    sandbox,
-)
+from run import FORMATS, REPLAY_MB, REPORT_ROWS, RESULTS, machine, received, run_worker, sandbox
 
 #: Smaller of the two sizes per format (the larger is four times it): a LeadFlow or XML
 #: record costs about four times a CSV row's work.
@@ -52,22 +40,7 @@ _TOTAL = re.compile(r"^(?:summary|totals):\s*(\d+)", re.MULTILINE)
 
 def instructions(spec: dict[str, Any], out: Path) -> int:
     """The instructions a worker process running ``spec`` executed, counted by callgrind."""
-    done = subprocess.run(
-        [
-            "valgrind",
-            "--tool=callgrind",
-            f"--callgrind-out-file={out}",
-            sys.executable,
-            str(BENCH / "_worker.py"),
-            json.dumps(spec),
-        ],
-        capture_output=True,
-        env=CHILD_ENV,
-        text=True,
-        check=False,
-    )
-    if done.returncode:
-        raise RuntimeError(f"worker {spec} failed under valgrind:\n{done.stderr[-2000:]}")
+    run_worker(spec, "valgrind", "--tool=callgrind", f"--callgrind-out-file={out}")
     match = _TOTAL.search(out.read_text(errors="replace"))
     if match is None:
         raise RuntimeError(f"no instruction total in {out}")
@@ -75,16 +48,9 @@ def instructions(spec: dict[str, Any], out: Path) -> int:
 
 
 def sides(url: str, fmt: str, rows: int, tmp: Path) -> dict[str, dict[str, Any]]:
-    """The two sides' specs for a ``rows``-row report; the body and the chunk sizes a
-    client received are saved for the in-memory side."""
-    target, params, headers = request_for(fmt, url)
-    query = {**params, "rows": str(rows)}
-    with httpx.stream("GET", target, params=query, headers=headers, timeout=120) as response:
-        response.raise_for_status()
-        chunks = list(response.iter_bytes())
-    body, sizes = tmp / f"{fmt}.{rows}", tmp / f"{fmt}.{rows}.chunks"
-    body.write_bytes(b"".join(chunks))
-    sizes.write_text(json.dumps([len(chunk) for chunk in chunks]))
+    """The two sides' specs for a ``rows``-row report (the in-memory side gets the body in
+    the chunks a client received)."""
+    body, sizes, _ = received(url, fmt, rows, tmp)
     return {
         "memory": {
             "kind": "mem",

@@ -1,6 +1,6 @@
 """Speed and memory against the bare-parser limits and the naive way, in one run.
 
-    python benchmarks/run.py                  # everything, 4-5 minutes on 2 cores
+    python benchmarks/run.py                  # everything, 7-8 minutes on 2 cores
     python benchmarks/run.py --quick          # a smoke run, ~1 minute
     python benchmarks/run.py --rows 1000000   # section 3 at 1M rows as well (slower)
 
@@ -103,17 +103,24 @@ def sandbox(*args: str) -> Iterator[str]:
             process.wait()
 
 
-def worker(spec: dict[str, Any]) -> dict[str, Any]:
-    """Run one spec in a fresh process; its result."""
+def run_worker(spec: dict[str, Any], *wrapper: str) -> subprocess.CompletedProcess[str]:
+    """Run one spec in a fresh process, under ``wrapper`` (a command such as valgrind's)
+    if given; raise if it failed."""
     done = subprocess.run(
-        [sys.executable, str(BENCH / "_worker.py"), json.dumps(spec)],
+        [*wrapper, sys.executable, str(BENCH / "_worker.py"), json.dumps(spec)],
         capture_output=True,
         env=CHILD_ENV,
         text=True,
         check=False,
     )
     if done.returncode:
-        raise RuntimeError(f"worker {spec} failed:\n{done.stderr}")
+        raise RuntimeError(f"worker {spec} failed:\n{done.stderr[-4000:]}")
+    return done
+
+
+def worker(spec: dict[str, Any]) -> dict[str, Any]:
+    """Run one spec in a fresh process; its result."""
+    done = run_worker(spec)
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
 
@@ -127,6 +134,21 @@ def warm(url: str, fmt: str, rows: int) -> None:
         response.raise_for_status()
         for _chunk in response.iter_raw():
             pass
+
+
+def received(url: str, fmt: str, rows: int, where: Path) -> tuple[Path, Path, list[int]]:
+    """Download a ``rows``-row report as a client receives it; save the body and the sizes
+    of the chunks it came in, for the in-memory sides. Returns both paths and the sizes."""
+    target, params, headers = request_for(fmt, url)
+    query = {**params, "rows": str(rows)}
+    with httpx.stream("GET", target, params=query, headers=headers, timeout=120) as response:
+        response.raise_for_status()
+        chunks = list(response.iter_bytes())
+    body, sizes = where / f"{fmt}.{rows}", where / f"{fmt}.{rows}.chunks"
+    body.write_bytes(b"".join(chunks))
+    lengths = [len(chunk) for chunk in chunks]
+    sizes.write_text(json.dumps(lengths))
+    return body, sizes, lengths
 
 
 def best_of(specs: dict[str, dict[str, Any]], rounds: int) -> dict[str, dict[str, Any]]:
@@ -277,68 +299,61 @@ def end_to_end(url: str, rows: int, rounds: int, tmp: Path, targets: Targets) ->
     in the chunks a client receives them in (the target's reference) and in 64 KiB."""
     out: dict[str, Any] = {"rows": rows}
     table_rows = []
-    with httpx.Client(params={"rows": str(rows)}, timeout=120) as client:
-        for fmt in FORMATS:
-            target, params, headers = request_for(fmt, url)
-            with client.stream("GET", target, params=params, headers=headers) as response:
-                response.raise_for_status()
-                chunks = list(response.iter_bytes())
-            body, sizes = tmp / f"e2e.{fmt}", tmp / f"e2e.{fmt}.chunks"
-            body.write_bytes(b"".join(chunks))
-            sizes.write_text(json.dumps([len(chunk) for chunk in chunks]))
-            memory = {"kind": "mem", "impl": "session_stack", "format": fmt, "body": str(body)}
-            specs = {
-                "memory": {**memory, "chunks": str(sizes)},
-                "memory_64k": memory,
-                "session": {
-                    "kind": "net",
-                    "impl": "ours",
-                    "format": fmt,
-                    "rows": rows,
-                    "base_url": url,
-                },
-            }
-            results = best_of(specs, rounds)
-            same_records(results, rows)
-            ratio = results["session"]["per_s"] / results["memory"]["per_s"]
-            ratio_64k = results["session"]["per_s"] / results["memory_64k"]["per_s"]
-            name = "leadflow_history" if fmt == "json" else f"click_to_report {fmt}"
-            verdict = targets.check(f"2. {name} streamed / in memory", ratio, 0.85, at_least=True)
-            table_rows.append(
-                side_row(
-                    f"{fmt}: parser+converter, in memory, {len(chunks)} chunks as received",
-                    results["memory"],
-                    None,
-                    "",
-                    "",
-                )
+    for fmt in FORMATS:
+        body, sizes, chunks = received(url, fmt, rows, tmp)
+        memory = {"kind": "mem", "impl": "session_stack", "format": fmt, "body": str(body)}
+        specs = {
+            "memory": {**memory, "chunks": str(sizes)},
+            "memory_64k": memory,
+            "session": {
+                "kind": "net",
+                "impl": "ours",
+                "format": fmt,
+                "rows": rows,
+                "base_url": url,
+            },
+        }
+        results = best_of(specs, rounds)
+        same_records(results, rows)
+        ratio = results["session"]["per_s"] / results["memory"]["per_s"]
+        ratio_64k = results["session"]["per_s"] / results["memory_64k"]["per_s"]
+        name = "leadflow_history" if fmt == "json" else f"click_to_report {fmt}"
+        verdict = targets.check(f"2. {name} streamed / in memory", ratio, 0.85, at_least=True)
+        table_rows.append(
+            side_row(
+                f"{fmt}: parser+converter, in memory, {len(chunks)} chunks as received",
+                results["memory"],
+                None,
+                "",
+                "",
             )
-            table_rows.append(
-                side_row(
-                    f"{fmt}: the same, in 64 KiB chunks",
-                    results["memory_64k"],
-                    results["memory"],
-                    "",
-                    "",
-                )
+        )
+        table_rows.append(
+            side_row(
+                f"{fmt}: the same, in 64 KiB chunks",
+                results["memory_64k"],
+                results["memory"],
+                "",
+                "",
             )
-            table_rows.append(
-                side_row(
-                    f"{fmt}: Session.{name.split()[0]}, loopback"
-                    f" (to 64 KiB in memory: {ratio_64k:.3f})",
-                    results["session"],
-                    results["memory"],
-                    ">= 0.85",
-                    verdict,
-                )
+        )
+        table_rows.append(
+            side_row(
+                f"{fmt}: Session.{name.split()[0]}, loopback"
+                f" (to 64 KiB in memory: {ratio_64k:.3f})",
+                results["session"],
+                results["memory"],
+                ">= 0.85",
+                verdict,
             )
-            out[fmt] = {
-                **results,
-                "ratio": ratio,
-                "ratio_to_64k": ratio_64k,
-                "chunks": len(chunks),
-                "body_bytes": sum(map(len, chunks)),
-            }
+        )
+        out[fmt] = {
+            **results,
+            "ratio": ratio,
+            "ratio_to_64k": ratio_64k,
+            "chunks": len(chunks),
+            "body_bytes": sum(chunks),
+        }
     table(
         f"2. End to end from the sandbox vs the same bytes in memory, {rows:,} rows",
         [*SIDE_HEADER, "target", ""],
