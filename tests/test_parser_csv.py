@@ -216,10 +216,21 @@ def test_iso_8859_1_bytes_are_not_utf8() -> None:
         fx.parse_all(CSVParser(), [body])
 
 
-@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-32", "cp500"])
+@pytest.mark.parametrize(
+    "encoding",
+    ["utf-16", "utf-16-le", "utf-32", "cp500", "iso-2022-jp", "iso2022_kr", "utf-7", "hz"],
+)
 def test_non_ascii_compatible_encoding_is_refused(encoding: str) -> None:
     with pytest.raises(ValueError, match="ASCII-compatible"):
         CSVParser(encoding=encoding)
+
+
+def test_a_multi_byte_encoding_whose_other_bytes_are_high_is_read() -> None:
+    # Shift_JIS's second bytes are 0x40 and up: never a quote, comma or line break.
+    body = 'Name,City\n"あい","東京"\n'.encode("shift_jis")
+    for cut in range(len(body) + 1):
+        rows = fx.parse_all(CSVParser(encoding="shift_jis"), [body[:cut], body[cut:]])
+        assert rows == [{"Name": "あい", "City": "東京"}], cut
 
 
 def test_unknown_encoding_is_refused() -> None:

@@ -14,6 +14,8 @@ from .._exceptions import ResponseFormatError
 from ._base import KeepsFaults, Row, keeping_faults
 
 _BOM = codecs.BOM_UTF8
+#: Python's names of the encodings that shift into other characters with ASCII bytes.
+_STATEFUL = ("iso2022_", "utf-7", "hz")
 _QUOTE = b'"'
 # The longest record held while waiting for its end: more is a quote left open, which
 # would otherwise hold (and search again) the rest of the body.
@@ -51,7 +53,9 @@ class CSVParser(KeepsFaults):
         codec = codecs.lookup(encoding)
         # Splitting on the bytes of line breaks and '"' is only sound when they mean the
         # same characters in the encoding, which is true of every ASCII-compatible one.
-        if '\r\n",'.encode(codec.name) != b'\r\n",':
+        # The 7-bit stateful encodings write ASCII as ASCII, but their other characters
+        # with ASCII bytes too ('"' among them): not compatible.
+        if '\r\n",'.encode(codec.name) != b'\r\n",' or codec.name.startswith(_STATEFUL):
             raise ValueError(f"CSVParser needs an ASCII-compatible encoding, not {encoding!r}")
         self._encoding = codec.name
         self._strip_bom = codec.name in ("utf-8", "utf-8-sig")
