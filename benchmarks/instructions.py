@@ -14,9 +14,10 @@ the difference between the two counts is the work of the extra records alone, fr
 start-up (imports, the throwaway request). The ratio of those per-record counts is how
 much of a streamed pull's work is the decoding that the in-memory side also does.
 
-Instructions are not time: a copy made with ``rep movsb`` counts about one instruction
-a byte and runs many bytes a cycle, and memory stalls count nothing. The ratio bounds
-what the library and httpx add; the rest of a wall-clock gap is the machine.
+Instructions are not time: memory stalls count nothing, and system calls (the kernel's
+side of each socket read) are not counted at all. The ratio says how much work in the
+process the library and httpx add; a wider gap in seconds is time that instructions do
+not show.
 """
 
 from __future__ import annotations
