@@ -13,8 +13,9 @@ Kinds of spec (``run.py`` builds them):
   on bytes already in memory.
 - ``{"kind": "net", "impl": ..., "format": ..., "rows": n, "base_url": url}``: a pull
   from the sandbox, ours or another way.
-- ``{"kind": "concurrency", ...}`` and ``{"kind": "bulk", ...}``: many timed rounds in
-  one process, alternating the ways compared; see those functions.
+- ``{"kind": "concurrency", ...}``, ``{"kind": "bulk", ...}`` and
+  ``{"kind": "paired", ...}`` (section 2): many timed rounds in one process, alternating
+  the ways compared; see those functions.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import parsers
+from _bodies import sized
 
 import dialogtech_async as dta
 from dialogtech_async import ClickToRecord, LeadFlowCall
@@ -356,6 +358,104 @@ async def run_net(spec: dict[str, Any]) -> dict[str, Any]:
     return meter.result(records)
 
 
+# --- section 2 in one process: the sides paired -----------------------------------------
+
+#: What one pair runs, in this order (reversed every other pair, so that a drift in the
+#: machine's speed does not fall on one side).
+PAIRED_SIDES = ("memory", "streamed", "replayed", "received")
+
+
+def _untimed() -> None:
+    """The ``first`` callback of a side whose first record nobody times."""
+
+
+class _Replay(httpx.AsyncByteStream):
+    """A response body given back in the chunks a client received it in, from memory."""
+
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        self._chunks = chunks
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for chunk in self._chunks:
+            yield chunk
+
+
+async def paired(spec: dict[str, Any], body: bytes, sizes: list[int]) -> dict[str, Any]:
+    """Section 2 with the sides alternating in this one process, ``pairs`` times after
+    one uncounted warm-up pair; the seconds of each side in each pair. ``body`` is the
+    report the sandbox sends, ``sizes`` the chunks a client received it in.
+
+    - ``memory``: the decoder a Report builds, on the bytes in memory (the reference);
+    - ``streamed``: the Session's pull from the sandbox over loopback;
+    - ``replayed``: the same Session and Report on the same chunks from memory (an httpx
+      MockTransport answering with the sandbox's own headers): what the library's
+      streaming costs beyond the decoder, without the network;
+    - ``received``: httpx alone downloading the same body, nothing parsed: what the
+      network path costs any client streaming through httpx.
+
+    Runs next to each other share the machine's state (on a shared host it swings by
+    2x within seconds), so ratios within a pair are steadier than best rounds of
+    processes apart.
+    """
+    fmt, base, rows = spec["format"], spec["base_url"], int(spec["rows"])
+    decode = session_stack(fmt, sizes)
+    await warm_up(base)
+    url, params, headers = request_for(fmt, base)
+    async with (
+        rows_client(rows) as client,
+        client.stream("GET", url, params=params, headers=headers) as response,
+    ):
+        response.raise_for_status()
+        sent = response.headers
+        if await response.aread() != body:
+            raise RuntimeError("the sandbox sent other bytes than the saved body")
+
+    def replay(_request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers=sent, stream=_Replay(sized(body, sizes)))
+
+    async def memory() -> int:
+        return decode(body, _untimed)
+
+    async def received(client: httpx.AsyncClient) -> int:
+        size = 0
+        async with client.stream("GET", url, params=params, headers=headers) as response:
+            response.raise_for_status()
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+        if size != len(body):
+            raise RuntimeError(f"received {size} bytes, the body has {len(body)}")
+        return rows  # the body's records, for the count check below
+
+    pairs: list[dict[str, float]] = []
+    # Each side keeps its client, made before anything is timed (a client's SSL context
+    # takes ~20 ms to build) and warmed up with its connection in pair 0.
+    async with (
+        rows_client(rows) as receiving,
+        rows_client(rows) as streaming,
+        httpx.AsyncClient(transport=httpx.MockTransport(replay)) as replaying,
+        session(base, http_client=streaming) as over_loopback,
+        session(base, http_client=replaying) as from_memory,
+    ):
+        sides: dict[str, Callable[[], Awaitable[int]]] = {
+            "memory": memory,
+            "streamed": lambda: ours(over_loopback, fmt, _untimed),
+            "replayed": lambda: ours(from_memory, fmt, _untimed),
+            "received": lambda: received(receiving),
+        }
+        for pair in range(spec["pairs"] + 1):  # pair 0 warms up (first-use paths, caches)
+            seconds: dict[str, float] = {}
+            for name in PAIRED_SIDES if pair % 2 else PAIRED_SIDES[::-1]:
+                gc.collect()
+                started = time.perf_counter()
+                records = await sides[name]()
+                seconds[name] = time.perf_counter() - started
+                if records != rows:
+                    raise RuntimeError(f"{name}: {records} records, expected {rows}")
+            if pair:
+                pairs.append(seconds)
+    return {"records": rows, "pairs": pairs}
+
+
 # --- many requests at once (one process, the two ways alternating) ---------------------
 
 
@@ -506,6 +606,9 @@ def main() -> None:
         result = asyncio.run(concurrency(spec))
     elif kind == "bulk":
         result = asyncio.run(bulk(spec))
+    elif kind == "paired":
+        body, sizes = Path(spec["body"]).read_bytes(), json.loads(Path(spec["chunks"]).read_text())
+        result = asyncio.run(paired(spec, body, sizes))
     else:
         raise ValueError(f"unknown kind {kind!r}")
     print(json.dumps(result))
