@@ -393,9 +393,9 @@ async def paired(spec: dict[str, Any], body: bytes, sizes: list[int]) -> dict[st
     - ``received``: httpx alone downloading the same body, nothing parsed: what the
       network path costs any client streaming through httpx.
 
-    Runs next to each other share the machine's state (on a shared host it swings by
-    2x within seconds), so ratios within a pair are steadier than best rounds of
-    processes apart.
+    The four run in one process, side by side in time, so that what each adds to the
+    decoder is read from runs of the same process state and the same stretch of the
+    machine's load (on a shared host it swings by 2x within seconds).
     """
     fmt, base, rows = spec["format"], spec["base_url"], int(spec["rows"])
     decode = session_stack(fmt, sizes)

@@ -39,7 +39,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from statistics import median
 from typing import Any
 
 BENCH = Path(__file__).resolve().parent
@@ -322,7 +321,7 @@ def end_to_end(
         split = paired_split(paired["pairs"])
         name = "leadflow_history" if fmt == "json" else f"click_to_report {fmt}"
         verdict = targets.check(
-            f"2. {name} streamed / in memory (median of {pairs} pairs)",
+            f"2. {name} streamed / in memory (best of {pairs} pairs)",
             split["ratio"],
             0.85,
             at_least=True,
@@ -357,13 +356,13 @@ def end_to_end(
         low, high = split["ratio_range"]
         table_rows.append(
             [
-                f"{fmt}: the same two paired in one process, median of {pairs}",
+                f"{fmt}: the same two paired in one process, best of {pairs}",
                 rows / split["ms"]["streamed"] * 1000,
                 split["ratio"],
                 None,
                 None,
                 ">= 0.85",
-                f"{verdict} ({low:.3f}-{high:.3f})",
+                f"{verdict} (pairs {low:.3f}-{high:.3f})",
             ]
         )
         added_rows.append(
@@ -393,7 +392,7 @@ def end_to_end(
         table_rows,
     )
     table(
-        f"2. What streaming adds to the decoder, ms (medians of {pairs} pairs in one process):"
+        f"2. What streaming adds to the decoder, ms (best of {pairs} pairs in one process):"
         " replayed = the Session on the same chunks from memory; received = httpx alone,"
         " nothing parsed; rest = streamed - replayed - received",
         [
@@ -412,17 +411,19 @@ def end_to_end(
 
 
 def paired_split(pairs: list[dict[str, float]]) -> dict[str, Any]:
-    """Medians over the pairs: each side's milliseconds; the target's ratio (in memory /
-    streamed) and its range; the ratio with the library's streaming alone (in memory /
+    """Each side's best (shortest) run over the pairs, in ms, and from those: the target's
+    ratio (in memory / streamed), the ratio with the library's streaming alone (in memory /
     replayed, no network) and with the network's alone (in memory / (in memory +
-    received), no library)."""
+    received), nothing parsed). Best runs, as in the other sections: a run only gets
+    slower when the machine is busy. The per-pair ratios' range shows the spread."""
+    best = {side: min(p[side] for p in pairs) for side in pairs[0]}
     ratios = [p["memory"] / p["streamed"] for p in pairs]
     return {
-        "ms": {side: 1000 * median([p[side] for p in pairs]) for side in pairs[0]},
-        "ratio": median(ratios),
+        "ms": {side: 1000 * seconds for side, seconds in best.items()},
+        "ratio": best["memory"] / best["streamed"],
         "ratio_range": [min(ratios), max(ratios)],
-        "library": median([p["memory"] / p["replayed"] for p in pairs]),
-        "network": median([p["memory"] / (p["memory"] + p["received"]) for p in pairs]),
+        "library": best["memory"] / best["replayed"],
+        "network": best["memory"] / (best["memory"] + best["received"]),
     }
 
 
