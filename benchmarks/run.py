@@ -66,6 +66,7 @@ SIZES = {
     "e2e_rows": (50_000, 20_000),
     "rows": (200_000, 20_000),
     "memory_rows": (1_000_000, 50_000),
+    "parser_rounds": (5, 1),
     "rounds": (3, 1),
     "e2e_rounds": (5, 1),
     "e2e_pairs": (7, 1),
@@ -763,7 +764,7 @@ def main() -> None:
     scale_rows = QUICK_SCALE_ROWS if args.quick else SCALE_ROWS
     with tempfile.TemporaryDirectory(prefix="dta-bench-") as tmp:
         results["parsers"] = parsers_in_memory(
-            size["parser_rows"], size["rounds"], Path(tmp), targets
+            size["parser_rows"], size["parser_rounds"], Path(tmp), targets
         )
         with sandbox("--rows", str(REPORT_ROWS), "--replay-mb", str(REPLAY_MB)) as url:
             results["end_to_end"] = end_to_end(
