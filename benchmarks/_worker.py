@@ -10,7 +10,8 @@ mark first; elsewhere ``ru_maxrss``).
 Kinds of spec (``run.py`` builds them):
 
 - ``{"kind": "mem", "impl": ..., "format": ..., "body": path}``: a parser (and converter)
-  on bytes already in memory.
+  on bytes already in memory (``session_stack`` fed the chunk sizes in the file at
+  ``"chunks"``, or chunks of ``"chunk"`` bytes, 64 KiB by default).
 - ``{"kind": "net", "impl": ..., "format": ..., "rows": n, "base_url": url}``: a pull
   from the sandbox, ours or another way.
 - ``{"kind": "concurrency", ...}``, ``{"kind": "bulk", ...}`` and
@@ -103,10 +104,12 @@ def rows_client(rows: int) -> httpx.AsyncClient:
 # --- in memory -------------------------------------------------------------------------
 
 
-def session_stack(fmt: str, sizes: list[int] | None = None) -> Callable[[bytes, First], int]:
+def session_stack(
+    fmt: str, sizes: list[int] | None = None, chunk: int = 64 * 1024
+) -> Callable[[bytes, First], int]:
     """The decoder a Session's Report builds (parser fused with the converter, inside
     the legacy envelope check), on bytes in memory: the reference of the end-to-end
-    comparison. Fed chunks of ``sizes`` (those a client received), or of 64 KiB."""
+    comparison. Fed chunks of ``sizes`` (those a client received), or of ``chunk`` bytes."""
     converter = converter_for(fmt)
 
     def make_decoder() -> Any:
@@ -115,7 +118,7 @@ def session_stack(fmt: str, sizes: list[int] | None = None) -> Callable[[bytes, 
         inner = CSVParser(encoding="utf-8") if fmt == "csv" else XMLParser()
         return LegacyReportParser(record_reader(inner, converter), expect=fmt)
 
-    return lambda body, first: parsers.drive(make_decoder(), body, first, sizes)
+    return lambda body, first: parsers.drive(make_decoder(), body, first, sizes, chunk)
 
 
 def in_memory(spec: dict[str, Any]) -> Callable[[bytes, First], int]:
@@ -131,7 +134,11 @@ def in_memory(spec: dict[str, Any]) -> Callable[[bytes, First], int]:
         return parsers.ours(make, record)
     if impl == "session_stack":
         sizes = spec.get("chunks")
-        return session_stack(fmt, None if sizes is None else json.loads(Path(sizes).read_text()))
+        return session_stack(
+            fmt,
+            None if sizes is None else json.loads(Path(sizes).read_text()),
+            spec.get("chunk", 64 * 1024),
+        )
     raise ValueError(f"unknown in-memory side {impl!r}")
 
 

@@ -94,11 +94,12 @@ def drive(
     body: bytes,
     first: Callable[[], None] = _nothing,
     sizes: Iterable[int] | None = None,
+    chunk: int = 64 * 1024,
 ) -> int:
-    """Feed ``body`` to ``decoder`` in 64 KiB chunks (or chunks of ``sizes``), then close
-    it; the records it gave. Like a Report, no batch is held while the next chunk is
-    parsed; ``first`` is called when the first records are ready."""
-    chunks = chunked(body) if sizes is None else sized(body, sizes)
+    """Feed ``body`` to ``decoder`` in ``chunk``-byte chunks (or chunks of ``sizes``),
+    then close it; the records it gave. Like a Report, no batch is held while the next
+    chunk is parsed; ``first`` is called when the first records are ready."""
+    chunks = chunked(body, chunk) if sizes is None else sized(body, sizes)
     count = 0
     for chunk in chain(chunks, [None]):
         done = len(decoder.close() if chunk is None else decoder.feed(chunk))

@@ -321,15 +321,13 @@ def end_to_end(
     of_pairs = f"{pairs} pair{'s' if pairs != 1 else ''}"
     for fmt in FORMATS:
         body, sizes, chunks = received(url, fmt, rows, tmp)
-        tls = tmp / f"{fmt}.{rows}.16k"
-        tls.write_text(json.dumps(fixed_sizes(sum(chunks), 16 * 1024)))
         memory = {"kind": "mem", "impl": "session_stack", "format": fmt, "body": str(body)}
         net = {"kind": "net", "impl": "ours", "format": fmt, "rows": rows, "base_url": url}
         results = best_of(
             {
                 "memory": {**memory, "chunks": str(sizes)},
                 "memory_64k": memory,
-                "memory_16k": {**memory, "chunks": str(tls)},
+                "memory_16k": {**memory, "chunk": 16 * 1024},
                 "session": net,
             },
             rounds,
@@ -430,11 +428,6 @@ def end_to_end(
         added_rows,
     )
     return out
-
-
-def fixed_sizes(total: int, size: int) -> list[int]:
-    """The sizes of ``total`` bytes cut every ``size`` bytes."""
-    return [min(size, total - start) for start in range(0, total, size)]
 
 
 def paired_split(pairs: list[dict[str, float]]) -> dict[str, Any]:
