@@ -109,7 +109,11 @@ def leadflow_json(rows: int) -> bytes:
     return ('{"response": [\n' + body + "\n]}").encode("utf-8")
 
 
-def chunked(body: bytes, size: int = 64 * 1024) -> Iterator[bytes]:
+#: The chunk size the in-memory sides are fed unless told otherwise.
+CHUNK = 64 * 1024
+
+
+def chunked(body: bytes, size: int = CHUNK) -> Iterator[bytes]:
     """``body`` in ``size``-byte chunks, each sliced when it is asked for (no second copy of
     the body held at once, as no network client would hold one)."""
     for start in range(0, len(body), size):

@@ -11,7 +11,7 @@ Kinds of spec (``run.py`` builds them):
 
 - ``{"kind": "mem", "impl": ..., "format": ..., "body": path}``: a parser (and converter)
   on bytes already in memory (``session_stack`` fed the chunk sizes in the file at
-  ``"chunks"``, or chunks of ``"chunk"`` bytes, 64 KiB by default).
+  ``"chunks"``, or chunks of ``"chunk_size"`` bytes, 64 KiB by default).
 - ``{"kind": "net", "impl": ..., "format": ..., "rows": n, "base_url": url}``: a pull
   from the sandbox, ours or another way.
 - ``{"kind": "concurrency", ...}``, ``{"kind": "bulk", ...}`` and
@@ -39,7 +39,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import parsers
-from _bodies import sized
+from _bodies import CHUNK, sized
 
 import dialogtech_async as dta
 from dialogtech_async import ClickToRecord, LeadFlowCall
@@ -105,11 +105,11 @@ def rows_client(rows: int) -> httpx.AsyncClient:
 
 
 def session_stack(
-    fmt: str, sizes: list[int] | None = None, chunk: int = 64 * 1024
+    fmt: str, sizes: list[int] | None = None, chunk_size: int = CHUNK
 ) -> Callable[[bytes, First], int]:
     """The decoder a Session's Report builds (parser fused with the converter, inside
     the legacy envelope check), on bytes in memory: the reference of the end-to-end
-    comparison. Fed chunks of ``sizes`` (those a client received), or of ``chunk`` bytes."""
+    comparison. Fed chunks of ``sizes`` (those a client received), or of ``chunk_size`` bytes."""
     converter = converter_for(fmt)
 
     def make_decoder() -> Any:
@@ -118,7 +118,7 @@ def session_stack(
         inner = CSVParser(encoding="utf-8") if fmt == "csv" else XMLParser()
         return LegacyReportParser(record_reader(inner, converter), expect=fmt)
 
-    return lambda body, first: parsers.drive(make_decoder(), body, first, sizes, chunk)
+    return lambda body, first: parsers.drive(make_decoder(), body, first, sizes, chunk_size)
 
 
 def in_memory(spec: dict[str, Any]) -> Callable[[bytes, First], int]:
@@ -137,7 +137,7 @@ def in_memory(spec: dict[str, Any]) -> Callable[[bytes, First], int]:
         return session_stack(
             fmt,
             None if sizes is None else json.loads(Path(sizes).read_text()),
-            spec.get("chunk", 64 * 1024),
+            spec.get("chunk_size", CHUNK),
         )
     raise ValueError(f"unknown in-memory side {impl!r}")
 

@@ -25,7 +25,7 @@ from xml.parsers import expat
 import ijson
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _bodies import chunked, click_csv, click_xml, leadflow_json, sized
+from _bodies import CHUNK, chunked, click_csv, click_xml, leadflow_json, sized
 
 from dialogtech_async import ClickToRecord, LeadFlowCall
 from dialogtech_async._convert import RecordConverter
@@ -94,12 +94,12 @@ def drive(
     body: bytes,
     first: Callable[[], None] = _nothing,
     sizes: Iterable[int] | None = None,
-    chunk: int = 64 * 1024,
+    chunk_size: int = CHUNK,
 ) -> int:
-    """Feed ``body`` to ``decoder`` in ``chunk``-byte chunks (or chunks of ``sizes``),
+    """Feed ``body`` to ``decoder`` in ``chunk_size``-byte chunks (or chunks of ``sizes``),
     then close it; the records it gave. Like a Report, no batch is held while the next
     chunk is parsed; ``first`` is called when the first records are ready."""
-    chunks = chunked(body, chunk) if sizes is None else sized(body, sizes)
+    chunks = chunked(body, chunk_size) if sizes is None else sized(body, sizes)
     count = 0
     for chunk in chain(chunks, [None]):
         done = len(decoder.close() if chunk is None else decoder.feed(chunk))

@@ -143,7 +143,7 @@ def warm(url: str, fmt: str, rows: int) -> None:
 
 def received(url: str, fmt: str, rows: int, where: Path) -> tuple[Path, Path, list[int]]:
     """Download a ``rows``-row report as a Session's client receives it (httpx's async
-    client, whose chunks are not the sync client's: more and smaller); save the body and
+    client, whose chunks may differ from the sync client's); save the body and
     the sizes of the chunks it came in, for the in-memory sides. Returns both paths and
     the sizes. (A client's chunks of one body vary with timing: these are one download's.)
     """
@@ -327,7 +327,7 @@ def end_to_end(
             {
                 "memory": {**memory, "chunks": str(sizes)},
                 "memory_64k": memory,
-                "memory_16k": {**memory, "chunk": 16 * 1024},
+                "memory_16k": {**memory, "chunk_size": 16 * 1024},
                 "session": net,
             },
             rounds,
