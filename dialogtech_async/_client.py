@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import anyio
 import httpx
 
+from . import _validate as check
 from ._auth import SecretAuth
 from ._config import DEFAULT_LIMITS, MAX_ERROR_BODY, REPORT_TIMEOUT
 from ._convert import RecordConverter
@@ -55,8 +56,13 @@ class BaseSession:
         http_client: httpx.AsyncClient | None,
         more_secrets: set[str] | None = None,
     ) -> None:
-        if max_retries < 0:
-            raise ValidationError("max_retries must be >= 0", parameter="max_retries")
+        check_options(
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            limits=limits,
+            http_client=http_client,
+        )
         self._auth = auth
         self._base_url = httpx.URL(base_url)
         self._secrets = auth.secrets() | (more_secrets or set())
@@ -170,7 +176,11 @@ class BaseSession:
             )
             try:
                 try:
-                    response = await client.send(request, auth=auth or self._auth, stream=True)
+                    # Never follow a redirect, even with a caller's client that does:
+                    # httpx strips only Authorization across origins, not x-api-key.
+                    response = await client.send(
+                        request, auth=auth or self._auth, stream=True, follow_redirects=False
+                    )
                 except BaseException:  # cancellation included
                     await reclaim_orphaned_connections(client)
                     raise
@@ -244,6 +254,30 @@ class BaseSession:
             url=redact_url(response.request.url),
             retry_after=retry_after(response),
         )
+
+
+def check_options(
+    *,
+    base_url: object,
+    timeout: object,
+    max_retries: object,
+    limits: object,
+    http_client: object,
+) -> None:
+    """The options every session takes, checked before anything is built."""
+    check.base_url(base_url)
+    check.timeout(timeout)
+    check.count(max_retries, "max_retries", minimum=0)
+    for value, kind, parameter in (
+        (limits, httpx.Limits, "limits"),
+        (http_client, httpx.AsyncClient, "http_client"),
+    ):
+        if value is not None and not isinstance(value, kind):
+            raise ValidationError(
+                f"{parameter} must be an {kind.__module__}.{kind.__name__} or None,"
+                f" got {type(value).__name__}",
+                parameter=parameter,
+            )
 
 
 async def reclaim_orphaned_connections(client: httpx.AsyncClient) -> None:

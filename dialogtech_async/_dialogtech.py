@@ -9,7 +9,7 @@ import httpx
 
 from . import _validate as check
 from ._auth import DialogTechHeaderAuth, LegacyKeyAuth, from_env
-from ._bulk import BulkReport, split_range, windowed
+from ._bulk import BulkReport, windowed
 from ._client import BaseSession
 from ._config import (
     CALL_READ_TIMEOUT,
@@ -25,14 +25,23 @@ from ._parsers import CSVParser, Decoder, JSONParser, Parser, XMLParser
 from ._records import CallResult, ClickToRecord, LeadFlowCall
 from ._redact import REDACTED, mask, redact_text
 from ._report import Decode, Report
+from ._windows import MAX_WINDOWS, Window
+from ._windows import split as split_windows
 
 #: The legacy API's single entry point (spec: "Base URL ... ibp_api.php").
 LEGACY_PATH = "/ibp_api.php"
 #: The LeadFlow history report on the newest APIs' host.
 LEADFLOW_PATH = "/report/v1/leadflow/v2/history"
+#: A LeadFlow session ID is 20 hex digits; this leaves room for other forms while keeping
+#: the query far below the URL lengths servers and httpx accept.
+MAX_SID_LENGTH = 256
 #: Spec limits of the click-to-call parameters.
 MAX_PAGE_LENGTH = 255
+#: Also the longest ``ref`` the click-to report filters on: the one click-to-call sets.
 MAX_REF_LENGTH = 32
+#: The answers that are call outcomes (the spec's two, and a busy line); any other text
+#: is the API's error message ("INVALID ACCOUNT"), raised as an error.
+CALL_OUTCOMES = frozenset({"call connected", "no answer", "busy"})
 
 _CLICK_TO = RecordConverter(ClickToRecord)
 _LEADFLOW = RecordConverter(LeadFlowCall)
@@ -40,11 +49,11 @@ _LEADFLOW = RecordConverter(LeadFlowCall)
 
 def _credential(value: str | None, variable: str, parameter: str) -> str:
     found = from_env(value, variable)
-    if not found:
+    if found is None or found == "":
         raise ValidationError(
             f"{parameter} is required (pass it, or set {variable})", parameter=parameter
         )
-    return found
+    return check.credential(found, parameter, variable=None if value is not None else variable)
 
 
 class Session(BaseSession):
@@ -56,16 +65,24 @@ class Session(BaseSession):
             logged, never shown in reprs or errors.
         api_key: the newest APIs' ``x-api-key``, where the account has one
             (default: ``$DIALOGTECH_API_KEY``).
-        base_url: the legacy API's scheme and host, and a path prefix if any (a
-            proxy's): ``/ibp_api.php`` is appended.
-        newest_base_url: the newest APIs' (LeadFlow history), likewise.
+        base_url: the scheme and host of every endpoint, and a path prefix if any (a
+            proxy's): ``/ibp_api.php`` is appended for the legacy API, the LeadFlow
+            path for the newest one. One ``base_url`` (the sandbox's, a proxy's)
+            reaches every endpoint. Default: the production hosts.
+        newest_base_url: the newest APIs' (LeadFlow history) host, when it differs from
+            ``base_url``'s.
         timeout: httpx timeout for reports (default: connect 10 s, 60 s between bytes).
         max_retries: retries of report requests (click-to actions: only when the
             connection failed before sending).
         limits: the pool's ``httpx.Limits``.
         http_client: an ``httpx.AsyncClient`` of yours, which the session will not close.
+            Redirects are never followed, even if it would (the credentials would go
+            along): a 3xx answer is an ``APIStatusError``.
         call_timeout: how long click-to actions wait for the API's answer, which comes
             only once the first leg of the call is answered (default 120 s).
+
+    Credentials must be ``str`` without whitespace or control characters (a key read
+    from a file keeps its newline): ``ValidationError`` otherwise, not showing the value.
 
     Use it as ``async with Session(...) as session:``; ``aclose()`` closes it otherwise.
     """
@@ -76,8 +93,8 @@ class Session(BaseSession):
         secret_access_key: str | None = None,
         *,
         api_key: str | None = None,
-        base_url: str = LEGACY_BASE_URL,
-        newest_base_url: str = NEWEST_BASE_URL,
+        base_url: str | None = None,
+        newest_base_url: str | None = None,
         timeout: httpx.Timeout | float | None = None,
         max_retries: int = DEFAULT_MAX_RETRIES,
         limits: httpx.Limits | None = None,
@@ -86,10 +103,24 @@ class Session(BaseSession):
     ) -> None:
         self._access_key = _credential(access_key, "DIALOGTECH_ACCESS_KEY", "access_key")
         secret = _credential(secret_access_key, "DIALOGTECH_SECRET_ACCESS_KEY", "secret_access_key")
-        api_key = from_env(api_key, "DIALOGTECH_API_KEY")
+        # An empty $DIALOGTECH_API_KEY is no key; an empty api_key="" is a mistake.
+        found_api_key = from_env(api_key, "DIALOGTECH_API_KEY") or api_key
+        if found_api_key is not None:
+            found_api_key = check.credential(
+                found_api_key,
+                "api_key",
+                variable=None if api_key is not None else "DIALOGTECH_API_KEY",
+            )
+        api_key = found_api_key
         self._api_key = api_key
-        self._newest_base_url = httpx.URL(newest_base_url)
-        self._call_timeout = httpx.Timeout(REPORT_TIMEOUT.connect, read=call_timeout)
+        if base_url is None:
+            base_url = LEGACY_BASE_URL
+            newest_base_url = NEWEST_BASE_URL if newest_base_url is None else newest_base_url
+        elif newest_base_url is None:
+            newest_base_url = check.base_url(base_url)
+        self._newest_base_url = httpx.URL(check.base_url(newest_base_url, "newest_base_url"))
+        call_read = check.positive_number(call_timeout, "call_timeout")
+        self._call_timeout = httpx.Timeout(REPORT_TIMEOUT.connect, read=call_read)
         self._newest_auth = DialogTechHeaderAuth(self._access_key, secret, api_key)
         super().__init__(
             auth=LegacyKeyAuth(self._access_key, secret),
@@ -112,19 +143,23 @@ class Session(BaseSession):
 
     async def click_to_call(
         self,
-        phone_to_call: str | int,
-        id: str | int,
+        phone_to_call: str,
+        id: str,
         type: Literal[1, 2] = 1,
         page: str | None = None,
         ref: str | None = None,
-        first_callerid: str | int | None = None,
-        second_callerid: str | int | None = None,
+        first_callerid: str | None = None,
+        second_callerid: str | None = None,
     ) -> CallResult:
         """Connect two phone numbers (spec: Click-to-Call).
 
         The API answers once the first leg is answered or not; this waits up to
         120 s for it. The request is retried only if the connection failed before it
         was sent: a retry after that could place a second call.
+
+        Phone numbers are ``str`` (an int would lose a leading 0, a float gain ".0"), of
+        7 to 15 digits; spaces, dots, dashes, slashes, parentheses and a leading "+" are
+        removed, nothing else.
 
         Args:
             phone_to_call: the caller's number; formatting like "(312) 555-0100" is removed.
@@ -136,7 +171,13 @@ class Session(BaseSession):
             second_callerid: the caller ID shown on the second leg.
 
         Returns:
-            ``CallResult``: ``.connected`` is True for "Call Connected".
+            ``CallResult``: ``.connected`` is True for "Call Connected", False for the
+            call outcomes "No Answer" and "Busy".
+
+        Raises:
+            APIStatusError: the API answered with an error instead of an outcome
+                (``AuthenticationError`` for "INVALID ACCOUNT", ``BadRequestError`` for
+                ``<result>failed</result>`` or any other text).
         """
         check.choice(type, (1, 2, "1", "2"), "type")
         params = {
@@ -158,10 +199,10 @@ class Session(BaseSession):
         params.update({key: value for key, value in optional.items() if value is not None})
         return await self._click_to_action(params)
 
-    async def click_to_vr(self, menu_id: str | int, phone_to_call: str | int) -> CallResult:
+    async def click_to_vr(self, menu_id: str | int, phone_to_call: str) -> CallResult:
         """Connect a phone number to a Virtual Receptionist (spec: Click-to-VR).
 
-        Sent once, like ``click_to_call``.
+        Sent once, like ``click_to_call``; the same answers and errors.
 
         Args:
             menu_id: the Virtual Receptionist's building-block ID.
@@ -197,6 +238,8 @@ class Session(BaseSession):
         text = body.decode(response.charset_encoding or "utf-8", "replace").strip()
         if not text:
             raise ResponseFormatError("click-to answer is empty", byte_offset=0)
+        if text.lower() not in CALL_OUTCOMES:
+            raise in_band_error(redact_text(text[:500], self._secrets))
         return CallResult(message=text)
 
     # --- reports: GETs, retried ---
@@ -212,6 +255,7 @@ class Session(BaseSession):
         *,
         window: None = ...,
         concurrency: int = ...,
+        max_windows: int = ...,
     ) -> Report[ClickToRecord]: ...
 
     @overload
@@ -223,8 +267,9 @@ class Session(BaseSession):
         click_id: str | int | None = ...,
         ref: str | None = ...,
         *,
-        window: dt.timedelta,
+        window: Window,
         concurrency: int = ...,
+        max_windows: int = ...,
     ) -> BulkReport[ClickToRecord]: ...
 
     def click_to_report(
@@ -235,8 +280,9 @@ class Session(BaseSession):
         click_id: str | int | None = None,
         ref: str | None = None,
         *,
-        window: dt.timedelta | None = None,
+        window: Window | None = None,
         concurrency: int = 1,
+        max_windows: int = MAX_WINDOWS,
     ) -> Report[ClickToRecord] | BulkReport[ClickToRecord]:
         """All click-to activity between two dates, inclusive (spec: Click-to Report).
 
@@ -246,15 +292,25 @@ class Session(BaseSession):
                 async for record in report:
                     ...
 
+        Both dates are inclusive (the end date's whole day is in the report), as for
+        ``leadflow_history``.
+
         Args:
-            start_date: the first day (a ``datetime.date``), sent as YYYYMMDD.
-            end_date: the last day, not before ``start_date``.
+            start_date: the first day (a ``datetime.date``), sent as YYYYMMDD. A naive
+                ``datetime`` stands for its date; an aware one is refused
+                (``ValidationError``), since its day depends on its zone: pass
+                ``value.date()`` in the account's zone.
+            end_date: the last day, included, not before ``start_date``.
             format: "csv" or "xml" on the wire; the records are the same.
             click_id: only this click-to building block's activity.
-            ref: only records with this custom reference.
-            window: split the range into windows this long (whole days), fetched
+            ref: only records with this custom reference (at most 32 characters, the
+                longest click-to-call sets).
+            window: split the range into windows of this many whole days (a
+                ``timedelta``), or ``"month"`` for calendar months, fetched
                 ``concurrency`` at a time and yielded in date order (a ``BulkReport``).
             concurrency: how many windows are read at once.
+            max_windows: refuse a range needing more windows (requests) than this
+                (default 1,000).
         """
         start, end = check.date_range(start_date, end_date)
         check.choice(format, ("csv", "xml"), "format")
@@ -262,7 +318,7 @@ class Session(BaseSession):
         if click_id is not None:
             params["click_id"] = check.digits_id(click_id, "click_id")
         if ref is not None:
-            params["ref"] = check.text(ref, "ref") or ""
+            params["ref"] = check.text(ref, "ref", max_length=MAX_REF_LENGTH) or ""
 
         def make_decoder(response: httpx.Response, decode: Decode) -> Decoder[Any]:
             inner: Parser = (
@@ -282,8 +338,7 @@ class Session(BaseSession):
 
         if window is None:
             return one(start, end)
-        ranges = split_range(start, end, window, dt.timedelta(days=1))
-        return windowed(one, ranges, concurrency)
+        return windowed(one, split_windows(start, end, window, max_windows), concurrency)
 
     @overload
     def leadflow_history(
@@ -296,6 +351,7 @@ class Session(BaseSession):
         active: bool | None = ...,
         window: None = ...,
         concurrency: int = ...,
+        max_windows: int = ...,
     ) -> Report[LeadFlowCall]: ...
 
     @overload
@@ -307,8 +363,9 @@ class Session(BaseSession):
         sid: str | None = ...,
         set_id: int | None = ...,
         active: bool | None = ...,
-        window: dt.timedelta,
+        window: Window,
         concurrency: int = ...,
+        max_windows: int = ...,
     ) -> BulkReport[LeadFlowCall]: ...
 
     def leadflow_history(
@@ -319,31 +376,36 @@ class Session(BaseSession):
         sid: str | None = None,
         set_id: int | None = None,
         active: bool | None = None,
-        window: dt.timedelta | None = None,
+        window: Window | None = None,
         concurrency: int = 1,
+        max_windows: int = MAX_WINDOWS,
     ) -> Report[LeadFlowCall] | BulkReport[LeadFlowCall]:
         """LeadFlow call details (spec: LeadFlow History Report), on the newest API.
 
         Either ``sid`` or both dates; with ``sid`` the dates are ignored, as the API does.
-        Naive datetimes (and dates, at midnight) are taken to be US Eastern time, the
-        zone the API reports in; they are sent as ISO-8601 with their UTC offset.
+        Naive datetimes are taken to be US Eastern time, the zone the API reports in;
+        they are sent as ISO-8601 with their UTC offset. The range is inclusive at both
+        ends, and a ``date`` is its whole day in US Eastern time: ``end_date=date(2024,
+        1, 31)`` includes the 31st (to 23:59:59.999999), as the click-to report does.
 
         Args:
             start_date: the start of the range.
-            end_date: the end of the range, not before the start.
+            end_date: the end of the range, included, not before the start.
             sid: one call's session ID.
             set_id: only calls of this LeadFlow set.
             active: True for active calls only, False for inactive calls only.
-            window: split the date range into windows this long, fetched ``concurrency``
-                at a time and yielded in order (a ``BulkReport``); not with ``sid``.
+            window: split the date range into windows this long (a ``timedelta``), or
+                ``"month"`` for calendar months (US Eastern, or the zone of an aware
+                ``start_date``), fetched ``concurrency`` at a time and yielded in order
+                (a ``BulkReport``); not with ``sid``.
             concurrency: how many windows are read at once.
+            max_windows: refuse a range needing more windows (requests) than this
+                (default 1,000).
         """
         params: dict[str, str] = {}
         ranges: list[tuple[dt.datetime, dt.datetime]] = []
         if sid is not None:
-            if not isinstance(sid, str) or not sid:
-                raise ValidationError("sid must be a non-empty string", parameter="sid")
-            params["sid"] = sid
+            params["sid"] = check.non_empty(sid, "sid", max_length=MAX_SID_LENGTH)
         elif start_date is None or end_date is None:
             raise ValidationError(
                 "pass sid, or both start_date and end_date",
@@ -351,7 +413,7 @@ class Session(BaseSession):
             )
         else:
             start = check.aware_datetime(start_date, "start_date", EASTERN)
-            end = check.aware_datetime(end_date, "end_date", EASTERN)
+            end = check.aware_datetime(end_date, "end_date", EASTERN, end=True)
             if end < start:
                 raise ValidationError(
                     f"end_date {end.isoformat()} is before start_date {start.isoformat()}",
@@ -361,8 +423,7 @@ class Session(BaseSession):
         if set_id is not None:
             params["set_id"] = str(check.positive_int(set_id, "set_id"))
         if active is not None:
-            check.choice(active, (True, False, 0, 1), "active")
-            params["active"] = "1" if active else "0"
+            params["active"] = "1" if check.flag(active, "active") else "0"
 
         def one(first: dt.datetime | None, last: dt.datetime | None) -> Report[LeadFlowCall]:
             dates = (
@@ -383,9 +444,7 @@ class Session(BaseSession):
             return one(*ranges[0]) if ranges else one(None, None)
         if not ranges:
             raise ValidationError("window needs start_date and end_date", parameter="window")
-        # The API's range is inclusive: windows meet a microsecond apart.
-        step = dt.timedelta(microseconds=1)
-        return windowed(one, split_range(*ranges[0], window, step), concurrency)
+        return windowed(one, split_windows(*ranges[0], window, max_windows), concurrency)
 
 
 def _csv_parser(charset: str | None) -> CSVParser:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Any
 
 import httpx
 
@@ -12,15 +13,24 @@ from ._auth import InfinityApiKeyAuth, InfinityBasicAuth, SecretAuth, from_env
 from ._client import BaseSession
 from ._config import DEFAULT_MAX_RETRIES, INFINITY_BASE_URL, INFINITY_PAGE_SIZE
 from ._convert import RecordConverter
-from ._exceptions import ValidationError
-from ._parsers import JSONParser
+from ._exceptions import ResponseFormatError, ValidationError
+from ._parsers import Decoder, JSONParser
 from ._records import ActiveCall, PbxActiveCall, PbxUserStatus
 from ._redact import REDACTED
-from ._report import Report, T
+from ._report import Decode, DecoderFactory, Report, T
 
 #: Infinity's documented sort types, each optionally suffixed -asc or -desc.
 SORT_FIELDS = frozenset({"stateStartDatetime"})
 _SORT = re.compile(r"(?P<field>[A-Za-z]+)(?:-(?:asc|desc))?")
+
+#: A callRef is an ID of tens of characters; this keeps the URL far below server limits.
+MAX_CALL_REF_LENGTH = 256
+#: Rows of one paged pull after which the client stops: no installation has ten million
+#: active calls or PBX users, so a server still sending full pages is not paging.
+MAX_PAGED_ROWS = 10_000_000
+#: How much of each page is compared with the previous page's start: a server that
+#: ignores ``offset`` sends the same bytes again; two real pages differ in their first row.
+PAGE_HEAD_BYTES = 4096
 
 _ACTIVE_CALL = RecordConverter(ActiveCall)
 _PBX_ACTIVE_CALL = RecordConverter(PbxActiveCall)
@@ -28,13 +38,38 @@ _PBX_USER_STATUS = RecordConverter(PbxUserStatus)
 
 
 def _auth(username: str | None, password: str | None, api_key: str | None) -> SecretAuth:
-    api_key = from_env(api_key, "INFINITY_API_KEY")
-    username = from_env(username, "INFINITY_USERNAME")
-    password = from_env(password, "INFINITY_PASSWORD")
-    if username and password:
-        return InfinityBasicAuth(username, password)
-    if api_key:
-        return InfinityApiKeyAuth(api_key)
+    """One scheme: what was passed, else what the environment holds; both is an error
+    (which of the two the caller meant cannot be guessed)."""
+    passed_basic = username is not None or password is not None
+    if passed_basic and api_key is not None:
+        raise ValidationError(
+            "pass username= and password=, or api_key=, not both", parameter="api_key"
+        )
+    if not passed_basic and api_key is None:  # nothing passed: the environment's
+        api_key = from_env(None, "INFINITY_API_KEY") or None
+        username = from_env(None, "INFINITY_USERNAME") or None
+        password = from_env(None, "INFINITY_PASSWORD") or None
+        if api_key is not None and (username is not None or password is not None):
+            raise ValidationError(
+                "both INFINITY_API_KEY and INFINITY_USERNAME/INFINITY_PASSWORD are set;"
+                " pass the credentials to use",
+                parameter="api_key",
+            )
+        source = "env"
+    else:
+        source = "argument"
+    if api_key is not None:
+        variable = "INFINITY_API_KEY" if source == "env" else None
+        return InfinityApiKeyAuth(check.credential(api_key, "api_key", variable=variable))
+    if username is not None and password is not None:
+        return InfinityBasicAuth(
+            check.credential(
+                username, "username", variable="INFINITY_USERNAME" if source == "env" else None
+            ),
+            check.credential(
+                password, "password", variable="INFINITY_PASSWORD" if source == "env" else None
+            ),
+        )
     raise ValidationError(
         "pass username= and password=, or api_key= (or set INFINITY_USERNAME and"
         " INFINITY_PASSWORD, or INFINITY_API_KEY)",
@@ -96,10 +131,11 @@ class InfinitySession(BaseSession):
         Args:
             igrp: the installation ID.
             tz: an IANA zone to convert dates to.
-            exclude_pii: redact personal data even for users allowed to see it.
+            exclude_pii: redact personal data even for users allowed to see it
+                (``True`` or ``False`` only).
         """
         params = self._params(tz)
-        if exclude_pii:
+        if check.flag(exclude_pii, "exclude_pii"):
             params = params.add("excludePiiData", "1")
         return self._rows(igrp, "pbxActiveCalls", params, _PBX_ACTIVE_CALL, paged=True)
 
@@ -133,8 +169,10 @@ class InfinitySession(BaseSession):
     ) -> ActiveCall | None:
         """The marketing details of one call from the last 24 hours, or None.
 
-        Pass exactly one of ``call_ref`` and ``src_phone_number`` (E.164, "+44...").
-        Users without the PII permission are refused (``PermissionDeniedError``).
+        Pass exactly one of ``call_ref`` and ``src_phone_number``: the caller ID as the
+        API records it, E.164 ("+441234567890", sent as ``%2B44...``), a local number
+        ("01234567890") or "anonymous". Users without the PII permission are refused
+        (``PermissionDeniedError``).
         """
         if (call_ref is None) == (src_phone_number is None):
             raise ValidationError(
@@ -142,10 +180,13 @@ class InfinitySession(BaseSession):
             )
         params = self._params(None)
         if call_ref is not None:
-            params = params.add("callRef", check.text(call_ref, "call_ref") or "")
+            params = params.add(
+                "callRef", check.non_empty(call_ref, "call_ref", max_length=MAX_CALL_REF_LENGTH)
+            )
         else:
-            number = check.e164(src_phone_number or "", "src_phone_number")
-            params = params.add("srcPhoneNumber", number)
+            params = params.add(
+                "srcPhoneNumber", check.caller_id(src_phone_number, "src_phone_number")
+            )
         # Read the (one-row) body to its end: leaving the iteration early abandons httpx's
         # body generators, which trio reports as a ResourceWarning (encode/httpx#3686).
         calls = await self._rows(igrp, "activeCall", params, _ACTIVE_CALL).collect()
@@ -167,11 +208,76 @@ class InfinitySession(BaseSession):
         paged: bool = False,
     ) -> Report[T]:
         igrp = check.positive_int(igrp, "igrp")
+        if paged:
+            make_decoder: DecoderFactory = PageGuard().decoder
+        else:
+            make_decoder = lambda _response, decode: decode(JSONParser())  # noqa: E731
         return self._report(
             self._url(f"/reports/v2/igrps/{igrp}/{endpoint}"),
             params,
-            lambda _response, decode: decode(JSONParser()),
+            make_decoder,
             converter,
             description=f"Infinity {endpoint} (igrp {igrp})",
             page_size=INFINITY_PAGE_SIZE if paged else None,
         )
+
+
+class PageGuard:
+    """Stops a paged pull whose server does not page: a page that starts as the one
+    before it did (``offset`` ignored), or an offset past ``MAX_PAGED_ROWS``.
+
+    Raises ``ResponseFormatError`` before any row of the repeated page is delivered.
+    """
+
+    def __init__(self) -> None:
+        # The offset and first bytes of the latest page seen (a retried page: the same
+        # offset again, which is no repeat).
+        self._previous: tuple[int, bytes] | None = None
+
+    def decoder(self, response: httpx.Response, decode: Decode) -> Decoder[Any]:
+        """The decoder of one page (a ``DecoderFactory``)."""
+        offset = int(response.request.url.params.get("offset") or 0)
+        if offset > MAX_PAGED_ROWS:
+            raise ResponseFormatError(
+                f"paged report still sending full pages at offset {offset}, past"
+                f" {MAX_PAGED_ROWS} rows: the server is not paging"
+            )
+        return _GuardedPage(self, decode(JSONParser()), offset)
+
+    def seen(self, head: bytes, offset: int) -> None:
+        """Record a page's first bytes, refusing it if it repeats the previous page."""
+        previous, self._previous = self._previous, (offset, head)
+        if previous is not None and previous[0] != offset and previous[1] == head:
+            raise ResponseFormatError(
+                f"the page at offset {offset} repeats the previous page: the server"
+                " ignored offset",
+                byte_offset=0,
+            )
+
+
+class _GuardedPage:
+    """A page's decoder, holding its first bytes back until they are compared."""
+
+    def __init__(self, guard: PageGuard, inner: Decoder[Any], offset: int) -> None:
+        self._guard = guard
+        self._inner = inner
+        self._offset = offset
+        self._head: bytes | None = b""
+
+    def feed(self, data: bytes) -> list[Any]:
+        if self._head is None:
+            return self._inner.feed(data)
+        self._head += data
+        if len(self._head) < PAGE_HEAD_BYTES:
+            return []
+        return self._release()
+
+    def close(self) -> list[Any]:
+        rows = self._release() if self._head is not None else []
+        return rows + self._inner.close()
+
+    def _release(self) -> list[Any]:
+        assert self._head is not None
+        head, self._head = self._head, None
+        self._guard.seen(head[:PAGE_HEAD_BYTES], self._offset)
+        return self._inner.feed(head)

@@ -236,13 +236,13 @@ async def test_click_to_call_sends_every_optional_parameter(mock: respx.MockRout
     ).respond(200, text="Call Connected\n")
     async with dta.Session(AK, SK) as session:
         result = await session.click_to_call(
-            phone_to_call=5551112222,
-            id=8772955100,
+            phone_to_call="5551112222",
+            id="8772955100",
             type=2,
             page="home.html",
             ref="campaign-7",
             first_callerid="999-888-7777",
-            second_callerid=8887776666,
+            second_callerid="8887776666",
         )
     assert route.call_count == 1
     assert result.connected is True
@@ -390,11 +390,11 @@ async def test_leadflow_sends_x_api_key_when_given(mock: respx.MockRouter) -> No
             "2024-07-04T00:00:00-04:00",
             "2024-07-05T23:59:59-04:00",
         ),
-        (  # dates: midnight Eastern
+        (  # dates: whole days Eastern, the end date included
             dt.date(2024, 3, 1),
             dt.date(2024, 3, 2),
             "2024-03-01T00:00:00-05:00",
-            "2024-03-02T00:00:00-05:00",
+            "2024-03-02T23:59:59.999999-05:00",
         ),
     ],
 )
@@ -419,15 +419,13 @@ async def test_leadflow_sid_overrides_dates(mock: respx.MockRouter) -> None:
     assert [call.sid for call in calls] == ["SID-0001"]
 
 
-@pytest.mark.parametrize(("active", "sent"), [(True, "1"), (False, "0"), (1, "1"), (0, "0")])
-async def test_leadflow_set_id_and_active(
-    mock: respx.MockRouter, active: bool | int, sent: str
-) -> None:
+@pytest.mark.parametrize(("active", "sent"), [(True, "1"), (False, "0")])
+async def test_leadflow_set_id_and_active(mock: respx.MockRouter, active: bool, sent: str) -> None:
     route = mock.get(
         LEADFLOW,
         params__eq={
             "start_date": "2024-01-15T00:00:00-05:00",
-            "end_date": "2024-01-16T00:00:00-05:00",
+            "end_date": "2024-01-16T23:59:59.999999-05:00",
             "set_id": "77",
             "active": sent,
         },

@@ -116,8 +116,9 @@ async def test_session_arguments(mock: respx.MockRouter, call: Call, parameter: 
 INFINITY_CASES: list[tuple[InfinityCall, str]] = [
     (lambda s: s.active_call(1), "call_ref"),
     (lambda s: s.active_call(1, call_ref="r", src_phone_number="+441234567890"), "call_ref"),
-    (lambda s: s.active_call(1, src_phone_number="01234567890"), "src_phone_number"),
-    (lambda s: s.active_call(1, src_phone_number="441234567890"), "src_phone_number"),
+    (lambda s: s.active_call(1, src_phone_number="Anonymous"), "src_phone_number"),
+    (lambda s: s.active_call(1, src_phone_number="12"), "src_phone_number"),
+    (lambda s: s.active_call(1, src_phone_number=441234567890), "src_phone_number"),
     (lambda s: s.active_call(1, src_phone_number="+0441234567"), "src_phone_number"),
     (lambda s: s.active_call(1, src_phone_number="+44 1234 567890"), "src_phone_number"),
     (lambda s: s.active_call(1, src_phone_number="+4412345678901234"), "src_phone_number"),
