@@ -20,7 +20,7 @@ from ._config import (
 )
 from ._convert import EASTERN, RecordConverter
 from ._exceptions import ResponseFormatError, ValidationError, in_band_error
-from ._legacy import MAX_MESSAGE_BYTES, LegacyReportParser, error_message
+from ._legacy import MAX_MESSAGE_BYTES, UTF8_CP1252, LegacyReportParser, error_message
 from ._parsers import CSVParser, Decoder, JSONParser, Parser, XMLParser
 from ._records import CallResult, ClickToRecord, LeadFlowCall
 from ._redact import REDACTED, mask, redact_text
@@ -448,9 +448,10 @@ class Session(BaseSession):
 
 
 def _csv_parser(charset: str | None) -> CSVParser:
-    """A CSV parser for a response's ``charset`` (UTF-8 when it names none)."""
+    """A CSV parser for a response's ``charset``; when it names none, UTF-8 with cp1252
+    for the bytes that are not UTF-8 (``UTF8_CP1252``)."""
     try:
-        return CSVParser(encoding=charset or "utf-8")
+        return CSVParser(encoding=charset or UTF8_CP1252)
     except (LookupError, ValueError) as exc:  # unknown, or not ASCII-compatible (UTF-16)
         raise ResponseFormatError(
             f"CSV report in charset {charset!r}, which cannot be read: {exc}", byte_offset=0

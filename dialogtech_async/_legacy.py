@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import re
 from typing import Generic, Literal, TypeVar
 
@@ -19,6 +20,62 @@ SNIFF_BYTES = 8 * 1024
 MAX_MESSAGE_BYTES = 64 * 1024
 _FIRST_ELEMENT = re.compile(rb"<([A-Za-z_][\w.\-]*)")
 _ERROR_ROOTS = frozenset({b"response", b"result", b"error", b"errors"})
+#: The click-to report's columns (spec: its DTD), lower-cased, letters and digits only:
+#: an unquoted first line naming one of them is a header, not an error message.
+_COLUMNS = frozenset(
+    {
+        b"callerid",
+        b"name",
+        b"page",
+        b"ref",
+        b"clickdescription",
+        b"clickdatetime",
+        b"numberconnected",
+        b"callduration",
+        b"referralkeywords",
+        b"referraldomain",
+        b"ipaddress",
+        b"call1result",
+        b"call2result",
+    }
+)
+_NOT_ALNUM = re.compile(rb"[^a-z0-9]")
+
+#: The codec of a CSV report whose response names no charset: UTF-8, and cp1252 for any
+#: bytes that are not UTF-8. The API's XML is iso-8859-1, so its CSV may well be a
+#: single-byte encoding too; cp1252 reads iso-8859-1's letters alike, and its own
+#: (curly quotes, the euro sign) as well. Valid UTF-8 never reaches the fallback.
+UTF8_CP1252 = "dialogtech-utf-8-cp1252"
+_FALLBACK_ERRORS = "dialogtech-cp1252-fallback"
+
+
+def _cp1252_fallback(error: UnicodeError) -> tuple[str, int]:
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    bad = error.object[error.start : error.end]
+    # cp1252 leaves five bytes undefined (0x81, 0x8D, 0x8F, 0x90, 0x9D): latin-1's there.
+    text = "".join(
+        codecs.decode(bytes([byte]), "cp1252", "ignore") or chr(byte) for byte in bad
+    )
+    return text, error.end
+
+
+def _decode_utf8_cp1252(data: bytes, errors: str = "strict") -> tuple[str, int]:
+    text, used = codecs.utf_8_decode(data, _FALLBACK_ERRORS, True)
+    # The parser strips a BOM for "utf-8" only: this codec's records do it themselves.
+    return (text[1:] if text.startswith("\ufeff") else text), used
+
+
+def _search(name: str) -> codecs.CodecInfo | None:
+    if name != UTF8_CP1252.replace("-", "_") and name != UTF8_CP1252:
+        return None
+    return codecs.CodecInfo(
+        name=UTF8_CP1252, encode=codecs.utf_8_encode, decode=_decode_utf8_cp1252
+    )
+
+
+codecs.register_error(_FALLBACK_ERRORS, _cp1252_fallback)
+codecs.register(_search)
 
 
 def error_message(body: bytes) -> str | None:
@@ -54,10 +111,12 @@ class LegacyReportParser(Generic[T]):
         self._expect = expect
         self._head = b""
         self._mode: Literal["sniff", "data", "error"] = "sniff"
-        # CSV: the body's last byte that is not a line break, and the body's length. The
-        # API quotes every field, so a report that ends in anything but a quote was cut.
+        # CSV: the body's last byte that is not a line break, and the body's length. When
+        # the header is quoted (the API's style, which quotes empty fields too: ""), a
+        # body ending in a comma was cut after it.
         self._last = 0
         self._size = 0
+        self._quoted_header = False
 
     def feed(self, data: bytes) -> list[T]:
         """Consume a chunk; return the records it completed."""
@@ -100,10 +159,11 @@ class LegacyReportParser(Generic[T]):
             self._last = data[end - 1]
 
     def _check_csv_end(self) -> None:
-        """Refuse a CSV report cut after a comma or inside a field (the parser would take
-        ``"x",`` for a row whose last field is empty); a cut at a record boundary cannot
-        be seen."""
-        if self._expect == "csv" and self._last not in (0, ord('"')):
+        """Refuse a CSV report in the API's all-quoted style cut after a comma (the parser
+        would take ``"x",`` for a row whose last field is empty). A last field without
+        quotes is valid (RFC 4180); a cut inside a quoted field is the parser's
+        unterminated quote, and one at a record boundary cannot be seen."""
+        if self._expect == "csv" and self._quoted_header and self._last == ord(","):
             raise ResponseFormatError(
                 "CSV report ends outside a quoted field: the body was cut",
                 byte_offset=self._size,
@@ -131,6 +191,15 @@ class LegacyReportParser(Generic[T]):
         first_line = head if line_end < 0 else head[:line_end]
         # The API quotes every field of its CSV, the header's too ('"Caller ID","Name",...');
         # a message is bare text, which may well contain a comma ("Error, invalid date").
-        # An unbalanced quote is a header cut inside its first field, not a message.
-        quoted = first_line.startswith(b'"')
-        return "data" if quoted and (b"," in first_line or first_line.count(b'"') % 2) else "error"
+        # An unbalanced quote is a header cut inside its first field, not a message. An
+        # unquoted header (valid RFC 4180) is told from a message by the columns it names.
+        if first_line.startswith(b'"'):
+            self._quoted_header = True
+            return "data" if b"," in first_line or first_line.count(b'"') % 2 else "error"
+        return "data" if _names_a_column(first_line) else "error"
+
+
+def _names_a_column(line: bytes) -> bool:
+    """Whether an unquoted CSV line is a header: fields, one of them a report column."""
+    fields = line.rstrip(b"\r").split(b",")
+    return len(fields) > 1 and any(_NOT_ALNUM.sub(b"", f.lower()) in _COLUMNS for f in fields)

@@ -3,6 +3,7 @@ body, redirects to other hosts, Infinity servers that do not page."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterator
 
@@ -15,6 +16,7 @@ from dialogtech_async import _infinity
 
 AK, SK = "ak-public-1234", "sk-secret-5678"
 LEGACY = "https://secure.dialogtech.com/ibp_api.php"
+D1 = dt.date(2024, 1, 1)
 
 
 @pytest.fixture
@@ -142,3 +144,65 @@ async def test_paging_past_the_bound_stops(
         with pytest.raises(dta.ResponseFormatError, match="not paging"):
             await session.pbx_active_calls(1).collect()
     assert route.call_count == 5  # offsets 0, 2, 4, 6, then 8 is past the bound
+
+
+CSV_HEADER_QUOTED = b'"Caller ID","Name","Call Duration"\n'
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"Caller ID,Name,Call Duration\n3125550100,Ana,45\n",  # nothing quoted
+        b"Caller ID,Name,Call Duration\r\n3125550100,Ana,45",  # no last line break
+        CSV_HEADER_QUOTED + b'"3125550100","Ana",45\n',  # an unquoted last field
+        CSV_HEADER_QUOTED + b'"3125550100","Ana",45',
+    ],
+)
+async def test_valid_rfc4180_csv_is_a_report(mock: respx.MockRouter, body: bytes) -> None:
+    mock.get(LEGACY).respond(200, content=body, headers={"Content-Type": "text/csv"})
+    async with dta.Session(AK, SK) as session:
+        records = await session.click_to_report(D1, D1).collect()
+    assert [(r.caller_id, r.name, r.call_duration) for r in records] == [
+        ("3125550100", "Ana", 45)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        (b"Error, invalid date range", dta.BadRequestError),
+        (b"INVALID ACCOUNT\n", dta.AuthenticationError),
+        (CSV_HEADER_QUOTED + b'"3125550100","Ana",', dta.ResponseFormatError),  # cut
+    ],
+)
+async def test_messages_and_cut_bodies_are_still_told_apart(
+    mock: respx.MockRouter, body: bytes, error: type[Exception]
+) -> None:
+    mock.get(LEGACY).respond(200, content=body, headers={"Content-Type": "text/csv"})
+    async with dta.Session(AK, SK) as session:
+        with pytest.raises(error):
+            await session.click_to_report(D1, D1).collect()
+
+
+async def test_csv_without_charset_falls_back_to_cp1252_for_non_utf8_bytes(
+    mock: respx.MockRouter,
+) -> None:
+    body = (
+        CSV_HEADER_QUOTED
+        + '"3125550100","Zoë Ünal",1\n'.encode("utf-8")
+        + '"3125550101","Renée “Ree” Café",2\n'.encode("cp1252")
+    )
+    mock.get(LEGACY).respond(200, content=body, headers={"Content-Type": "text/csv"})
+    async with dta.Session(AK, SK) as session:
+        records = await session.click_to_report(D1, D1).collect()
+    assert [r.name for r in records] == ["Zoë Ünal", "Renée “Ree” Café"]
+
+
+async def test_csv_declared_utf8_is_strict(mock: respx.MockRouter) -> None:
+    body = CSV_HEADER_QUOTED + '"3125550101","Café",2\n'.encode("cp1252")
+    mock.get(LEGACY).respond(
+        200, content=body, headers={"Content-Type": "text/csv; charset=utf-8"}
+    )
+    async with dta.Session(AK, SK) as session:
+        with pytest.raises(dta.ResponseFormatError):
+            await session.click_to_report(D1, D1).collect()
