@@ -90,7 +90,10 @@ LEGACY_ACTIONS = ("report.clickto", "clickto.call", "clickto.vr")
 INFINITY_MAX_LIMIT = 10_000
 _DIGITS = re.compile(r"[0-9]+")
 _PHONE = re.compile(r"\+?[0-9]{3,15}|anonymous")
-_SORTS = ("stateStartDatetime", "stateStartDatetime-desc")
+_SORTS = ("stateStartDatetime", "stateStartDatetime-asc", "stateStartDatetime-desc")
+# Header values and query parameters a RecordedRequest's repr does not show.
+_SECRET_HEADERS = frozenset({"authorization", "x-api-key", "cookie"})
+_SECRET_QUERY = re.compile(r"((?:^|[?&])(?:secret_access_key|access_key)=)[^&]*")
 
 _CSV = "text/csv; charset=utf-8"
 _XML = "text/xml; charset=iso-8859-1"
@@ -126,12 +129,26 @@ class SandboxConfig:
 
 @dataclass(frozen=True)
 class RecordedRequest:
-    """One request as the sandbox received it."""
+    """One request as the sandbox received it.
+
+    The fields hold what was sent, credentials included (tests check them); the repr
+    shows ``***`` for credential headers and query values.
+    """
 
     endpoint: str  # the counter key, e.g. "report.clickto" or "activeCall"
     method: str
     target: str  # raw path and query string, exactly as sent (percent-escapes kept)
     headers: tuple[tuple[str, str], ...]  # lower-cased names, latin-1 decoded
+
+    def __repr__(self) -> str:
+        headers = tuple(
+            (name, "***" if name in _SECRET_HEADERS else value) for name, value in self.headers
+        )
+        target = _SECRET_QUERY.sub(r"\1***", self.target)
+        return (
+            f"RecordedRequest(endpoint={self.endpoint!r}, method={self.method!r},"
+            f" target={target!r}, headers={headers!r})"
+        )
 
 
 class _Invalid(Exception):

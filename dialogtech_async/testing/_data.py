@@ -461,10 +461,14 @@ def iter_leadflow(
     set_id: int | None = None,
     active: bool | None = None,
 ) -> Iterator[LeadFlowRow]:
-    """Yield the LeadFlow rows of ``[start, end)`` (naive Eastern), filtered, in time order."""
+    """Yield the LeadFlow rows of ``[start, end]`` (naive Eastern), filtered, in time order.
+
+    Inclusive at both ends, as the library's windows are: the rows fall on the whole
+    seconds from ``start`` to ``end``.
+    """
     pool, salt = _lead_pool(seed), _mix64(seed ^ _LEAD_SALT)
     base = int((start - _SID_EPOCH).total_seconds())
-    span = int((end - start).total_seconds())
+    span = int((end - start).total_seconds()) + 1  # seconds in range, end's included
     for i in range(rows):
         h = _mix64(salt ^ i)
         template = pool[h % POOL_SIZE]

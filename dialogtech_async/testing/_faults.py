@@ -373,6 +373,10 @@ def _pieces(
     buffer = [response.body]
     for count, encode in enumerate(itertools.chain([first], records)):
         if count == max_records:
+            # The cut record ends with what follows it (CSV's line break), or a reader
+            # could not tell it was whole.
+            if count:
+                buffer.append(response.separator + response.prefix)
             yield b"".join(buffer)
             return
         if count:
