@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+import zoneinfo
 from collections.abc import Sequence
 from typing import Any
+
+import attrs
 
 import httpx
 
@@ -147,7 +151,8 @@ class InfinitySession(BaseSession):
 
         Args:
             igrp: the installation ID.
-            tz: an IANA zone to convert dates to.
+            tz: an IANA zone to convert dates to; ``state_start_datetime`` is aware,
+                in this zone (UTC without ``tz``).
             sort: sort types, e.g. ``["stateStartDatetime-desc"]``.
         """
         params = self._params(tz)
@@ -162,7 +167,8 @@ class InfinitySession(BaseSession):
                     parameter="sort",
                 )
             params = params.add("sort[]", value)
-        return self._rows(igrp, "pbxUserStatus", params, _PBX_USER_STATUS, paged=True)
+        converter = _zoned(_PBX_USER_STATUS, "state_start_datetime", tz)
+        return self._rows(igrp, "pbxUserStatus", params, converter, paged=True)
 
     async def active_call(
         self, igrp: int, *, call_ref: str | None = None, src_phone_number: str | None = None
@@ -281,3 +287,42 @@ class _GuardedPage:
         head, self._head = self._head, None
         self._guard.seen(head[:PAGE_HEAD_BYTES], self._offset)
         return self._inner.feed(head)
+
+
+class _ZonedTimes(RecordConverter[T]):
+    """A converter whose naive ``field`` times are made aware in ``zone``: Infinity sends
+    its local times without an offset, in the ``tz=`` zone asked for (UTC without)."""
+
+    def __init__(self, record_type: type[T], field: str, zone: dt.tzinfo) -> None:
+        super().__init__(record_type)
+        self._field = field
+        self._zone = zone
+
+    def convert(self, rows: list[Any], first_index: int = 0) -> list[T]:
+        return self._aware(super().convert(rows, first_index))
+
+    def convert_columns(
+        self, keys: tuple[str, ...], columns: list[tuple[str, ...]], first_index: int = 0
+    ) -> list[T]:
+        return self._aware(super().convert_columns(keys, columns, first_index))
+
+    def _aware(self, records: list[T]) -> list[T]:
+        field, zone = self._field, self._zone
+        for n, record in enumerate(records):
+            value = getattr(record, field)
+            if value is not None and value.tzinfo is None:
+                records[n] = attrs.evolve(record, **{field: value.replace(tzinfo=zone)})  # type: ignore[misc]
+        return records
+
+
+_ZONED: dict[tuple[type[Any], str, str | None], RecordConverter[Any]] = {}
+
+
+def _zoned(converter: RecordConverter[T], field: str, tz: str | None) -> RecordConverter[T]:
+    """``converter``'s records with ``field`` aware in ``tz`` (one converter per zone)."""
+    key = (converter.record_type, field, tz)
+    found = _ZONED.get(key)
+    if found is None:
+        zone = dt.timezone.utc if tz is None else zoneinfo.ZoneInfo(tz)
+        found = _ZONED[key] = _ZonedTimes(converter.record_type, field, zone)
+    return found

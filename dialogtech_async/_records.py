@@ -232,7 +232,7 @@ class PbxUserStatus:
 
     #: "available" or "unavailable".
     state: str | None = None
-    #: When the state last changed, in the ``tz=`` asked for (naive unless an offset is sent).
+    #: When the state last changed: tz-aware, in the ``tz=`` asked for (UTC without).
     state_start_datetime: LocalTime | None = None
     #: Whether the user is shown on the real-time dashboard.
     dashboard: bool | None = None

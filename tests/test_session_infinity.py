@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import zoneinfo
 from collections.abc import Iterator
 from typing import Any
 
@@ -154,7 +155,10 @@ async def test_pbx_user_status_repeats_sort(mock: respx.MockRouter) -> None:
     params = route.calls.last.request.url.params
     assert params.get_list("sort[]") == ["stateStartDatetime-desc", "stateStartDatetime"]
     assert users[0].state == "available"
-    assert users[0].state_start_datetime == dt.datetime(2024, 5, 1, 9, 0)
+    # Aware, in the zone asked for: Infinity sends it without an offset.
+    london = zoneinfo.ZoneInfo("Europe/London")
+    assert users[0].state_start_datetime == dt.datetime(2024, 5, 1, 9, 0, tzinfo=london)
+    assert users[0].state_start_datetime.tzinfo is london
     assert users[0].dashboard is True
     assert users[1].dashboard is False
 

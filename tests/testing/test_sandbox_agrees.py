@@ -135,3 +135,16 @@ def test_recorded_request_repr_hides_credentials(sandbox: RunningSandbox) -> Non
     assert "'authorization', '***'" in shown
     recorded = dict(sandbox.app.request_log[0].headers)  # the fields keep what was sent
     assert recorded["x-api-key"] == "sandbox-api-key"
+
+
+@pytest.mark.parametrize(("tz", "offset"), [(None, 0), ("Asia/Kolkata", 5.5)])
+async def test_infinity_times_are_aware_in_the_zone_the_api_used(
+    sandbox: RunningSandbox, tz: str | None, offset: float
+) -> None:
+    async with dta.InfinitySession(
+        api_key=SANDBOX_INFINITY_API_KEY, base_url=sandbox.base_url
+    ) as session:
+        users = await session.pbx_user_status(7, tz=tz).collect()
+    for user in users:
+        when = user.state_start_datetime
+        assert when is not None and when.utcoffset() == dt.timedelta(hours=offset)
