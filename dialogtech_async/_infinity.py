@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import attrs
-
 import httpx
 
 from . import _validate as check
@@ -255,8 +254,7 @@ class PageGuard:
         previous, self._previous = self._previous, (offset, head)
         if previous is not None and previous[0] != offset and previous[1] == head:
             raise ResponseFormatError(
-                f"the page at offset {offset} repeats the previous page: the server"
-                " ignored offset",
+                f"the page at offset {offset} repeats the previous page: the server ignored offset",
                 byte_offset=0,
             )
 

@@ -54,13 +54,11 @@ def _cp1252_fallback(error: UnicodeError) -> tuple[str, int]:
         raise error
     bad = error.object[error.start : error.end]
     # cp1252 leaves five bytes undefined (0x81, 0x8D, 0x8F, 0x90, 0x9D): latin-1's there.
-    text = "".join(
-        codecs.decode(bytes([byte]), "cp1252", "ignore") or chr(byte) for byte in bad
-    )
+    text = "".join(codecs.decode(bytes([byte]), "cp1252", "ignore") or chr(byte) for byte in bad)
     return text, error.end
 
 
-def _decode_utf8_cp1252(data: bytes, errors: str = "strict") -> tuple[str, int]:
+def _decode_utf8_cp1252(data: bytes, errors: str | None = "strict") -> tuple[str, int]:
     text, used = codecs.utf_8_decode(data, _FALLBACK_ERRORS, True)
     # The parser strips a BOM for "utf-8" only: this codec's records do it themselves.
     return (text[1:] if text.startswith("\ufeff") else text), used
@@ -70,7 +68,9 @@ def _search(name: str) -> codecs.CodecInfo | None:
     if name != UTF8_CP1252.replace("-", "_") and name != UTF8_CP1252:
         return None
     return codecs.CodecInfo(
-        name=UTF8_CP1252, encode=codecs.utf_8_encode, decode=_decode_utf8_cp1252
+        name=UTF8_CP1252,
+        encode=codecs.utf_8_encode,
+        decode=_decode_utf8_cp1252,  # type: ignore[arg-type]  # typeshed: any Buffer
     )
 
 

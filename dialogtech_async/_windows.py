@@ -98,18 +98,25 @@ def _next_month(day: dt.date) -> dt.date:
 
 def _months(start: D, end: D) -> list[tuple[D, D]]:
     """Calendar months (in the zone of ``start``, for datetimes), cut to the range."""
-    windows: list[tuple[D, D]] = []
+    if isinstance(start, dt.datetime):
+        assert isinstance(end, dt.datetime)
+        return _datetime_months(start, end)  # type: ignore[return-value]
+    day_windows = []
     first = start
     while first <= end:
-        boundary = _next_month(first if not isinstance(first, dt.datetime) else first.date())
-        if isinstance(first, dt.datetime):
-            # Midnight on the 1st on the wall clock of the range's zone: a month is the
-            # account's month, whatever daylight-saving time does in between.
-            after = dt.datetime.combine(boundary, dt.time(), first.tzinfo)
-            last = min(after - _MICROSECOND, end)
-        else:
-            after = boundary
-            last = min(after - _DAY, end)
-        windows.append((first, last))  # type: ignore[arg-type]
-        first = after  # type: ignore[assignment]
+        after = _next_month(first)
+        day_windows.append((first, min(after - _DAY, end)))
+        first = after
+    return day_windows
+
+
+def _datetime_months(start: dt.datetime, end: dt.datetime) -> list[tuple[dt.datetime, dt.datetime]]:
+    windows = []
+    first = start
+    while first <= end:
+        # Midnight on the 1st on the wall clock of the range's zone: a month is the
+        # account's month, whatever daylight-saving time does in between.
+        after = dt.datetime.combine(_next_month(first.date()), dt.time(), start.tzinfo)
+        windows.append((first, min(after - _MICROSECOND, end)))
+        first = after
     return windows

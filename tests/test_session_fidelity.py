@@ -40,11 +40,13 @@ async def test_click_to_errors_in_the_body_raise(
 ) -> None:
     mock.get(LEGACY).respond(200, text=body)
     async with dta.Session(AK, SK) as session:
+        call = (
+            session.click_to_call("3125550100", "8772955100")
+            if action == "call"
+            else session.click_to_vr("678", "3125550100")
+        )
         with pytest.raises(error):
-            if action == "call":
-                await session.click_to_call("3125550100", "8772955100")
-            else:
-                await session.click_to_vr("678", "3125550100")
+            await call
 
 
 @pytest.mark.parametrize(
@@ -69,10 +71,12 @@ async def test_a_cross_origin_redirect_is_not_followed_with_the_api_key(
         302, headers={"Location": "https://elsewhere.example/collect"}
     )
     elsewhere = mock.get(url__startswith="https://elsewhere.example/").respond(200, json=[])
-    async with httpx.AsyncClient(follow_redirects=True) as client:
-        async with dta.Session(AK, SK, api_key="api-key-9999", http_client=client) as session:
-            with pytest.raises(dta.APIStatusError) as caught:
-                await session.leadflow_history(sid="abc").collect()
+    async with (
+        httpx.AsyncClient(follow_redirects=True) as client,
+        dta.Session(AK, SK, api_key="api-key-9999", http_client=client) as session,
+    ):
+        with pytest.raises(dta.APIStatusError) as caught:
+            await session.leadflow_history(sid="abc").collect()
     assert caught.value.status_code == 302
     assert elsewhere.call_count == 0
 
@@ -82,10 +86,12 @@ async def test_infinity_credentials_do_not_follow_a_redirect(mock: respx.MockRou
         307, headers={"Location": "https://elsewhere.example/r"}
     )
     elsewhere = mock.get(url__startswith="https://elsewhere.example/").respond(200, json=[])
-    async with httpx.AsyncClient(follow_redirects=True) as client:
-        async with dta.InfinitySession(api_key="k", http_client=client, max_retries=0) as s:
-            with pytest.raises(dta.APIStatusError):
-                await s.active_call(1, call_ref="c1")
+    async with (
+        httpx.AsyncClient(follow_redirects=True) as client,
+        dta.InfinitySession(api_key="k", http_client=client, max_retries=0) as s,
+    ):
+        with pytest.raises(dta.APIStatusError):
+            await s.active_call(1, call_ref="c1")
     assert elsewhere.call_count == 0
 
 
@@ -103,11 +109,15 @@ async def test_a_server_ignoring_offset_is_stopped_before_the_repeat(
     route = mock.get(url__regex=r".*/pbxUserStatus.*").respond(
         200, content=json.dumps(_page(0, 20)).encode()
     )
+    got: list[dta.PbxUserStatus] = []
+
+    async def read(session: dta.InfinitySession) -> None:
+        async for user in session.pbx_user_status(1):
+            got.append(user)
+
     async with dta.InfinitySession(api_key="k", max_retries=0) as session:
-        got = []
         with pytest.raises(dta.ResponseFormatError, match="repeats the previous page"):
-            async for user in session.pbx_user_status(1):
-                got.append(user)
+            await read(session)
     assert len(got) == 20  # the first page, never its repeat
     assert route.call_count == 2
 
@@ -162,9 +172,7 @@ async def test_valid_rfc4180_csv_is_a_report(mock: respx.MockRouter, body: bytes
     mock.get(LEGACY).respond(200, content=body, headers={"Content-Type": "text/csv"})
     async with dta.Session(AK, SK) as session:
         records = await session.click_to_report(D1, D1).collect()
-    assert [(r.caller_id, r.name, r.call_duration) for r in records] == [
-        ("3125550100", "Ana", 45)
-    ]
+    assert [(r.caller_id, r.name, r.call_duration) for r in records] == [("3125550100", "Ana", 45)]
 
 
 @pytest.mark.parametrize(
@@ -189,7 +197,7 @@ async def test_csv_without_charset_falls_back_to_cp1252_for_non_utf8_bytes(
 ) -> None:
     body = (
         CSV_HEADER_QUOTED
-        + '"3125550100","Zoë Ünal",1\n'.encode("utf-8")
+        + '"3125550100","Zoë Ünal",1\n'.encode()
         + '"3125550101","Renée “Ree” Café",2\n'.encode("cp1252")
     )
     mock.get(LEGACY).respond(200, content=body, headers={"Content-Type": "text/csv"})
@@ -200,9 +208,7 @@ async def test_csv_without_charset_falls_back_to_cp1252_for_non_utf8_bytes(
 
 async def test_csv_declared_utf8_is_strict(mock: respx.MockRouter) -> None:
     body = CSV_HEADER_QUOTED + '"3125550101","Café",2\n'.encode("cp1252")
-    mock.get(LEGACY).respond(
-        200, content=body, headers={"Content-Type": "text/csv; charset=utf-8"}
-    )
+    mock.get(LEGACY).respond(200, content=body, headers={"Content-Type": "text/csv; charset=utf-8"})
     async with dta.Session(AK, SK) as session:
         with pytest.raises(dta.ResponseFormatError):
             await session.click_to_report(D1, D1).collect()

@@ -38,6 +38,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 from collections.abc import AsyncIterator, Iterator
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -47,6 +48,7 @@ from .._infinity import InfinitySession
 from ._app import SandboxApp, SandboxConfig
 from ._server import RunningSandbox, serve_in_thread
 
+pytest_asyncio: ModuleType | None
 try:
     import pytest_asyncio
 except ImportError:  # pragma: no cover - depends on the environment

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-USER_TESTS = '''
+USER_TESTS = """
 import datetime as dt
 
 import dialogtech_async as dta
@@ -42,9 +42,9 @@ async def test_infinity(infinity_session):
 async def test_the_session_is_the_sandbox_s(dialogtech_session, dialogtech_sandbox):
     result = await dialogtech_session.click_to_call("3125550100", "8772955100")
     assert result.connected
-'''
+"""
 
-CONFTEST = '''
+CONFTEST = """
 import pytest
 
 from dialogtech_async.testing import SandboxConfig
@@ -55,7 +55,7 @@ pytest_plugins = ["dialogtech_async.testing.pytest_plugin"]
 @pytest.fixture
 def dialogtech_sandbox_config():
     return SandboxConfig(rows=12)
-'''
+"""
 
 
 def test_session_fixtures_work_in_pytest_asyncio_strict_mode(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 import dialogtech_async as dta
@@ -81,20 +82,20 @@ async def test_every_sort_the_library_sends_is_accepted(
 
 async def test_drop_mid_body_after_ten_records_delivers_ten(sandbox: RunningSandbox) -> None:
     sandbox.app.add_fault(DropMidBody(after_records=10), action="report.clickto")
-    got = []
+    got: list[dta.ClickToRecord] = []
+
+    async def read(session: dta.Session) -> None:
+        async for record in session.click_to_report(dt.date(2024, 1, 1), dt.date(2024, 1, 1)):
+            got.append(record)
+
     async with _session(sandbox) as session:
         with pytest.raises(dta.StreamInterruptedError) as caught:
-            async for record in session.click_to_report(
-                dt.date(2024, 1, 1), dt.date(2024, 1, 1)
-            ):
-                got.append(record)
+            await read(session)
     assert len(got) == 10
     assert caught.value.records_delivered == 10
 
 
 def test_drop_mid_body_bytes_hold_ten_whole_csv_records(sandbox: RunningSandbox) -> None:
-    import httpx
-
     sandbox.app.add_fault(DropMidBody(after_records=10))
     params = {
         "action": "report.clickto",
@@ -105,17 +106,21 @@ def test_drop_mid_body_bytes_hold_ten_whole_csv_records(sandbox: RunningSandbox)
         "format": "csv",
     }
     parser, rows = CSVParser(), []
-    with httpx.Client(base_url=sandbox.base_url) as client:
-        with client.stream("GET", "/ibp_api.php", params=params) as response:
-            with pytest.raises(httpx.RemoteProtocolError):
-                for chunk in response.iter_raw():
-                    rows += parser.feed(chunk)
+
+    def read(response: httpx.Response) -> None:
+        for chunk in response.iter_raw():
+            rows.extend(parser.feed(chunk))
+
+    with (
+        httpx.Client(base_url=sandbox.base_url) as client,
+        client.stream("GET", "/ibp_api.php", params=params) as response,
+        pytest.raises(httpx.RemoteProtocolError),
+    ):
+        read(response)
     assert len(rows) == 10  # without close(): each record was seen to end
 
 
 def test_recorded_request_repr_hides_credentials(sandbox: RunningSandbox) -> None:
-    import httpx
-
     with httpx.Client(base_url=sandbox.base_url) as client:
         client.get(
             "/report/v1/leadflow/v2/history",
@@ -147,4 +152,5 @@ async def test_infinity_times_are_aware_in_the_zone_the_api_used(
         users = await session.pbx_user_status(7, tz=tz).collect()
     for user in users:
         when = user.state_start_datetime
-        assert when is not None and when.utcoffset() == dt.timedelta(hours=offset)
+        assert when is not None
+        assert when.utcoffset() == dt.timedelta(hours=offset)
