@@ -239,6 +239,11 @@ class Session(BaseSession):
         if not text:
             raise ResponseFormatError("click-to answer is empty", byte_offset=0)
         if text.lower() not in CALL_OUTCOMES:
+            if any(outcome.startswith(text.lower()) for outcome in CALL_OUTCOMES):
+                raise ResponseFormatError(
+                    f"click-to answer {text!r} is the start of a call outcome: the body was cut",
+                    byte_offset=len(body),
+                )
             raise in_band_error(redact_text(text[:500], self._secrets))
         return CallResult(message=text)
 

@@ -260,21 +260,28 @@ class PageGuard:
 
 
 class _GuardedPage:
-    """A page's decoder, holding its first bytes back until they are compared."""
+    """A page's decoder, noting its first bytes for the guard. A page after the first
+    is held back until they are compared: its rows may be the previous page's again.
+    The first page is not held, so a connection dropped in it is seen after its rows."""
 
     def __init__(self, guard: PageGuard, inner: Decoder[Any], offset: int) -> None:
         self._guard = guard
         self._inner = inner
         self._offset = offset
+        self._hold = offset > 0
         self._head: bytes | None = b""
+        self._fed = 0  # bytes of the head already given to the inner decoder
 
     def feed(self, data: bytes) -> list[Any]:
         if self._head is None:
             return self._inner.feed(data)
         self._head += data
-        if len(self._head) < PAGE_HEAD_BYTES:
+        if len(self._head) >= PAGE_HEAD_BYTES:
+            return self._release()
+        if self._hold:
             return []
-        return self._release()
+        self._fed = len(self._head)
+        return self._inner.feed(data)
 
     def close(self) -> list[Any]:
         rows = self._release() if self._head is not None else []
@@ -284,7 +291,7 @@ class _GuardedPage:
         assert self._head is not None
         head, self._head = self._head, None
         self._guard.seen(head[:PAGE_HEAD_BYTES], self._offset)
-        return self._inner.feed(head)
+        return self._inner.feed(head[self._fed :])
 
 
 class _ZonedTimes(RecordConverter[T]):

@@ -212,3 +212,13 @@ async def test_csv_declared_utf8_is_strict(mock: respx.MockRouter) -> None:
     async with dta.Session(AK, SK) as session:
         with pytest.raises(dta.ResponseFormatError):
             await session.click_to_report(D1, D1).collect()
+
+
+@pytest.mark.parametrize("body", ["Call", "No Ans", "Call Conn"])
+async def test_a_cut_call_outcome_is_an_error_not_a_result(
+    mock: respx.MockRouter, body: str
+) -> None:
+    mock.get(LEGACY).respond(200, text=body)
+    async with dta.Session(AK, SK) as session:
+        with pytest.raises(dta.ResponseFormatError, match="cut"):
+            await session.click_to_call("3125550100", "8772955100")

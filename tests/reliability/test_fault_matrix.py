@@ -217,10 +217,9 @@ CASES: dict[str, Case] = {
         TruncatedBody(after_bytes=4),
         1,
         Expect(dta.ResponseFormatError, 1, 0),
-        # FINDING: a plain-text answer has no end marker either: "Call Connected" cut to
-        # "Call" is returned as the answer "Call" -- whose .connected is False, so a cut
-        # never reports a connection that did not happen (it may hide one that did).
-        Expect(None, 1, answer_cut=True),
+        # A plain-text answer has no end marker: "Call Connected" cut to "Call" is the
+        # start of a call outcome, not one, so it is an error, never a result.
+        Expect(dta.ResponseFormatError, 1),
     ),
     "truncated_at_a_record_boundary": Case(
         TruncatedBody(after_records=12),
