@@ -34,6 +34,7 @@ import anyio
 import anyio.lowlevel
 import httpx
 import pytest
+import respx
 
 import dialogtech_async as dta
 from dialogtech_async.testing import (
@@ -47,7 +48,8 @@ from dialogtech_async.testing import (
 )
 
 ACCESS_KEY = "AKpublic4242"
-SECRETS = {"plain": "skTopS3cretValue9f8e", "url-special": "sk/Pl+us=Amp&Sp ace!~*%"}
+# No whitespace: a credential with any is refused at construction (see the test below).
+SECRETS = {"plain": "skTopS3cretValue9f8e", "url-special": "sk/Pl+us=Amp&Sp;ace!~*%#?"}
 WRONG_SECRET = "skWrongButSecret0000"
 DT_API_KEY = "dtApiKeyHidden77aa"
 USER = "alice"
@@ -381,3 +383,20 @@ async def test_timeouts_and_refused_connections(
     for record in client_records(logs):
         leaks.add(f"log record {record.name}", record.getMessage())
     leaks.check(forbidden)
+
+
+@pytest.mark.parametrize("read_from_a_file", ["skTopS3cretValue9f8e\n", "skTopS3cret\r\n"])
+def test_a_key_with_its_newline_is_refused_before_any_log_or_request(
+    read_from_a_file: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    with respx.mock(assert_all_called=False) as router:
+        router.route().respond(200, text="Call Connected")
+        with pytest.raises(dta.ValidationError) as caught:
+            dta.Session(ACCESS_KEY, read_from_a_file, api_key=DT_API_KEY)
+        with pytest.raises(dta.ValidationError):
+            dta.InfinitySession(api_key=read_from_a_file)
+        assert router.calls.call_count == 0
+    shown = str(caught.value) + repr(caught.value) + caplog.text
+    assert read_from_a_file.strip() not in shown
+    assert "\\n" not in shown
