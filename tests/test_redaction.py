@@ -30,7 +30,8 @@ LEADFLOW = "https://dialogtechapis.com/report/v1/leadflow/v2/history"
 INFINITY = "https://api.infinitycloud.com/reports/v2/igrps/7"
 AK = "AKpublic4242"
 PLAIN_SECRET = "skTopS3cretValue9f8e"
-WEIRD_SECRET = "sk/Pl+us=Amp&Sp ace!~*"  # every character that URL-encoding changes
+# Characters URL-encoding changes (no whitespace: a credential with any is refused).
+WEIRD_SECRET = "sk/Pl+us=Amp&Sp;ace!~*#?"
 DT_API_KEY = "dtApiKeyHidden77aa"
 USER = "alice"
 PASSWORD = "pwInfinityS3cretX1"
