@@ -20,7 +20,6 @@ from ._exceptions import (
     DialogTechError,
     SessionClosedError,
     TransportError,
-    ValidationError,
     status_error,
 )
 from ._redact import hide_secrets, redact_text, redact_url, register_secrets, unregister_secrets
@@ -56,7 +55,7 @@ class BaseSession:
         http_client: httpx.AsyncClient | None,
         more_secrets: set[str] | None = None,
     ) -> None:
-        check_options(
+        check.session_options(
             base_url=base_url,
             timeout=timeout,
             max_retries=max_retries,
@@ -254,30 +253,6 @@ class BaseSession:
             url=redact_url(response.request.url),
             retry_after=retry_after(response),
         )
-
-
-def check_options(
-    *,
-    base_url: object,
-    timeout: object,
-    max_retries: object,
-    limits: object,
-    http_client: object,
-) -> None:
-    """The options every session takes, checked before anything is built."""
-    check.base_url(base_url)
-    check.timeout(timeout)
-    check.count(max_retries, "max_retries", minimum=0)
-    for value, kind, parameter in (
-        (limits, httpx.Limits, "limits"),
-        (http_client, httpx.AsyncClient, "http_client"),
-    ):
-        if value is not None and not isinstance(value, kind):
-            raise ValidationError(
-                f"{parameter} must be an {kind.__module__}.{kind.__name__} or None,"
-                f" got {type(value).__name__}",
-                parameter=parameter,
-            )
 
 
 async def reclaim_orphaned_connections(client: httpx.AsyncClient) -> None:

@@ -117,8 +117,8 @@ class Session(BaseSession):
             base_url = LEGACY_BASE_URL
             newest_base_url = NEWEST_BASE_URL if newest_base_url is None else newest_base_url
         elif newest_base_url is None:
-            newest_base_url = check.base_url(base_url)
-        self._newest_base_url = httpx.URL(check.base_url(newest_base_url, "newest_base_url"))
+            newest_base_url = check.http_url(base_url)
+        self._newest_base_url = httpx.URL(check.http_url(newest_base_url, "newest_base_url"))
         call_read = check.positive_number(call_timeout, "call_timeout")
         self._call_timeout = httpx.Timeout(REPORT_TIMEOUT.connect, read=call_read)
         self._newest_auth = DialogTechHeaderAuth(self._access_key, secret, api_key)

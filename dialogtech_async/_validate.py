@@ -251,7 +251,7 @@ def positive_number(value: object, parameter: str) -> float:
     return float(value)
 
 
-def timeout(value: object, parameter: str = "timeout") -> None:
+def timeout_value(value: object, parameter: str = "timeout") -> None:
     """``None``, an ``httpx.Timeout``, or seconds above zero."""
     if value is not None and not isinstance(value, httpx.Timeout):
         positive_number(value, parameter)
@@ -267,7 +267,7 @@ def count(value: object, parameter: str, *, minimum: int) -> int:
     return value
 
 
-def base_url(value: object, parameter: str = "base_url") -> str:
+def http_url(value: object, parameter: str = "base_url") -> str:
     """An absolute http(s) URL: a scheme and a host (``https://proxy.example.com/dt``)."""
     if isinstance(value, httpx.URL):
         value = str(value)
@@ -291,3 +291,27 @@ def base_url(value: object, parameter: str = "base_url") -> str:
             parameter=parameter,
         )
     return value
+
+
+def session_options(
+    *,
+    base_url: object,
+    timeout: object,
+    max_retries: object,
+    limits: object,
+    http_client: object,
+) -> None:
+    """The options every session takes, checked before anything is built."""
+    http_url(base_url)
+    timeout_value(timeout)
+    count(max_retries, "max_retries", minimum=0)
+    for value, kind, parameter in (
+        (limits, httpx.Limits, "limits"),
+        (http_client, httpx.AsyncClient, "http_client"),
+    ):
+        if value is not None and not isinstance(value, kind):
+            raise ValidationError(
+                f"{parameter} must be an {kind.__module__}.{kind.__name__} or None,"
+                f" got {type(value).__name__}",
+                parameter=parameter,
+            )
