@@ -9,7 +9,7 @@ import httpx
 
 from . import _validate as check
 from ._auth import DialogTechHeaderAuth, LegacyKeyAuth, from_env
-from ._bulk import BulkReport, split_range, windowed
+from ._bulk import BulkReport, OnError, split_range, windowed
 from ._client import BaseSession
 from ._config import (
     CALL_READ_TIMEOUT,
@@ -20,11 +20,13 @@ from ._config import (
 )
 from ._convert import EASTERN, RecordConverter
 from ._exceptions import ResponseFormatError, ValidationError, in_band_error
-from ._legacy import MAX_MESSAGE_BYTES, LegacyReportParser, error_message
+from ._legacy import MAX_MESSAGE_BYTES, LegacyErrorGuard, error_message
 from ._parsers import CSVParser, Decoder, JSONParser, Parser, XMLParser
 from ._records import CallResult, ClickToRecord, LeadFlowCall
 from ._redact import REDACTED, mask, redact_text
-from ._report import Decode, Report
+from ._report import Report
+from ._retry import RetryPolicy
+from ._stream import ItemsFromParser, Stream
 
 #: The legacy API's single entry point (spec: "Base URL ... ibp_api.php").
 LEGACY_PATH = "/ibp_api.php"
@@ -60,8 +62,10 @@ class Session(BaseSession):
             proxy's): ``/ibp_api.php`` is appended.
         newest_base_url: the newest APIs' (LeadFlow history), likewise.
         timeout: httpx timeout for reports (default: connect 10 s, 60 s between bytes).
-        max_retries: retries of report requests (click-to actions: only when the
-            connection failed before sending).
+        max_retries: retries of a report's request (one budget for connect errors,
+            error statuses and bodies broken before the first record; click-to actions:
+            only when the connection failed before sending).
+        retry: the whole retry policy (a ``RetryPolicy``), instead of ``max_retries``.
         limits: the pool's ``httpx.Limits``.
         http_client: an ``httpx.AsyncClient`` of yours, which the session will not close.
         call_timeout: how long click-to actions wait for the API's answer, which comes
@@ -82,6 +86,7 @@ class Session(BaseSession):
         max_retries: int = DEFAULT_MAX_RETRIES,
         limits: httpx.Limits | None = None,
         http_client: httpx.AsyncClient | None = None,
+        retry: RetryPolicy | None = None,
         call_timeout: float = CALL_READ_TIMEOUT,
     ) -> None:
         self._access_key = _credential(access_key, "DIALOGTECH_ACCESS_KEY", "access_key")
@@ -98,6 +103,7 @@ class Session(BaseSession):
             max_retries=max_retries,
             limits=limits,
             http_client=http_client,
+            retry=retry,
             more_secrets=self._newest_auth.secrets(),
         )
 
@@ -176,7 +182,7 @@ class Session(BaseSession):
 
     async def _click_to_action(self, params: dict[str, str]) -> CallResult:
         response = await self._send(
-            "GET", self._url(LEGACY_PATH), params, idempotent=False, timeout=self._call_timeout
+            "GET", self._url(LEGACY_PATH), params, timeout=self._call_timeout
         )
         try:
             body = b""
@@ -212,6 +218,7 @@ class Session(BaseSession):
         *,
         window: None = ...,
         concurrency: int = ...,
+        on_error: OnError = ...,
     ) -> Report[ClickToRecord]: ...
 
     @overload
@@ -225,6 +232,7 @@ class Session(BaseSession):
         *,
         window: dt.timedelta,
         concurrency: int = ...,
+        on_error: OnError = ...,
     ) -> BulkReport[ClickToRecord]: ...
 
     def click_to_report(
@@ -237,6 +245,7 @@ class Session(BaseSession):
         *,
         window: dt.timedelta | None = None,
         concurrency: int = 1,
+        on_error: OnError = "raise",
     ) -> Report[ClickToRecord] | BulkReport[ClickToRecord]:
         """All click-to activity between two dates, inclusive (spec: Click-to Report).
 
@@ -255,6 +264,8 @@ class Session(BaseSession):
             window: split the range into windows this long (whole days), fetched
                 ``concurrency`` at a time and yielded in date order (a ``BulkReport``).
             concurrency: how many windows are read at once.
+            on_error: for a window that fails, "raise" (default) or "skip": the pull
+                goes on and ``.failed`` lists (start, end, error) of each one skipped.
         """
         start, end = check.date_range(start_date, end_date)
         check.choice(format, ("csv", "xml"), "format")
@@ -264,26 +275,26 @@ class Session(BaseSession):
         if ref is not None:
             params["ref"] = check.text(ref, "ref") or ""
 
-        def make_decoder(response: httpx.Response, decode: Decode) -> Decoder[Any]:
+        def body_decoder(response: httpx.Response, items: ItemsFromParser) -> Decoder[Any]:
             inner: Parser = (
                 _csv_parser(response.charset_encoding) if format == "csv" else XMLParser()
             )
-            return LegacyReportParser(decode(inner), expect=format)
+            return LegacyErrorGuard(items(inner), expect=format)
 
-        def one(first: dt.date, last: dt.date) -> Report[ClickToRecord]:
+        def one(first: dt.date, last: dt.date) -> Stream[ClickToRecord]:
             dates = {"start_date": first.strftime("%Y%m%d"), "end_date": last.strftime("%Y%m%d")}
-            return self._report(
+            return self._stream(
                 self._url(LEGACY_PATH),
                 {**params, **dates},
-                make_decoder,
+                body_decoder,
                 _CLICK_TO,
                 description=f"click-to report {first}..{last} ({format})",
             )
 
         if window is None:
-            return one(start, end)
+            return Report(one(start, end))
         ranges = split_range(start, end, window, dt.timedelta(days=1))
-        return windowed(one, ranges, concurrency)
+        return windowed(one, ranges, concurrency, on_error)
 
     @overload
     def leadflow_history(
@@ -296,6 +307,7 @@ class Session(BaseSession):
         active: bool | None = ...,
         window: None = ...,
         concurrency: int = ...,
+        on_error: OnError = ...,
     ) -> Report[LeadFlowCall]: ...
 
     @overload
@@ -309,6 +321,7 @@ class Session(BaseSession):
         active: bool | None = ...,
         window: dt.timedelta,
         concurrency: int = ...,
+        on_error: OnError = ...,
     ) -> BulkReport[LeadFlowCall]: ...
 
     def leadflow_history(
@@ -321,6 +334,7 @@ class Session(BaseSession):
         active: bool | None = None,
         window: dt.timedelta | None = None,
         concurrency: int = 1,
+        on_error: OnError = "raise",
     ) -> Report[LeadFlowCall] | BulkReport[LeadFlowCall]:
         """LeadFlow call details (spec: LeadFlow History Report), on the newest API.
 
@@ -337,6 +351,8 @@ class Session(BaseSession):
             window: split the date range into windows this long, fetched ``concurrency``
                 at a time and yielded in order (a ``BulkReport``); not with ``sid``.
             concurrency: how many windows are read at once.
+            on_error: for a window that fails, "raise" (default) or "skip": the pull
+                goes on and ``.failed`` lists (start, end, error) of each one skipped.
         """
         params: dict[str, str] = {}
         ranges: list[tuple[dt.datetime, dt.datetime]] = []
@@ -364,28 +380,28 @@ class Session(BaseSession):
             check.choice(active, (True, False, 0, 1), "active")
             params["active"] = "1" if active else "0"
 
-        def one(first: dt.datetime | None, last: dt.datetime | None) -> Report[LeadFlowCall]:
+        def one(first: dt.datetime | None, last: dt.datetime | None) -> Stream[LeadFlowCall]:
             dates = (
                 {}
                 if first is None or last is None
                 else {"start_date": first.isoformat(), "end_date": last.isoformat()}
             )
-            return self._report(
+            return self._stream(
                 self._url(LEADFLOW_PATH, self._newest_base_url),
                 {**params, **dates},
-                lambda _response, decode: decode(JSONParser()),
+                lambda _response, items: items(JSONParser()),
                 _LEADFLOW,
                 description="LeadFlow history",
                 auth=self._newest_auth,
             )
 
         if window is None:
-            return one(*ranges[0]) if ranges else one(None, None)
+            return Report(one(*ranges[0]) if ranges else one(None, None))
         if not ranges:
             raise ValidationError("window needs start_date and end_date", parameter="window")
         # The API's range is inclusive: windows meet a microsecond apart.
         step = dt.timedelta(microseconds=1)
-        return windowed(one, split_range(*ranges[0], window, step), concurrency)
+        return windowed(one, split_range(*ranges[0], window, step), concurrency, on_error)
 
 
 def _csv_parser(charset: str | None) -> CSVParser:

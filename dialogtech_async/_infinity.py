@@ -17,6 +17,7 @@ from ._parsers import JSONParser
 from ._records import ActiveCall, PbxActiveCall, PbxUserStatus
 from ._redact import REDACTED
 from ._report import Report, T
+from ._retry import RetryPolicy
 
 #: Infinity's documented sort types, each optionally suffixed -asc or -desc.
 SORT_FIELDS = frozenset({"stateStartDatetime"})
@@ -50,7 +51,7 @@ class InfinitySession(BaseSession):
         password: its password (default ``$INFINITY_PASSWORD``); never logged or shown.
         api_key: an API key instead of a user (``Authorization: ApiKey``; default
             ``$INFINITY_API_KEY``).
-        base_url, timeout, max_retries, limits, http_client: as for ``Session``.
+        base_url, timeout, max_retries, retry, limits, http_client: as for ``Session``.
     """
 
     def __init__(
@@ -64,6 +65,7 @@ class InfinitySession(BaseSession):
         max_retries: int = DEFAULT_MAX_RETRIES,
         limits: httpx.Limits | None = None,
         http_client: httpx.AsyncClient | None = None,
+        retry: RetryPolicy | None = None,
     ) -> None:
         auth = _auth(username, password, api_key)
         self._username = username if isinstance(auth, InfinityBasicAuth) else None
@@ -74,6 +76,7 @@ class InfinitySession(BaseSession):
             max_retries=max_retries,
             limits=limits,
             http_client=http_client,
+            retry=retry,
         )
 
     def __repr__(self) -> str:
@@ -170,7 +173,7 @@ class InfinitySession(BaseSession):
         return self._report(
             self._url(f"/reports/v2/igrps/{igrp}/{endpoint}"),
             params,
-            lambda _response, decode: decode(JSONParser()),
+            lambda _response, items: items(JSONParser()),
             converter,
             description=f"Infinity {endpoint} (igrp {igrp})",
             page_size=INFINITY_PAGE_SIZE if paged else None,

@@ -41,8 +41,11 @@ def error_message(body: bytes) -> str | None:
     return ": ".join(text.strip() for text in root.itertext() if text.strip())
 
 
-class LegacyReportParser(Generic[T]):
+class LegacyErrorGuard(Generic[T]):
     """Wraps a report decoder, recognising error bodies sent in place of the report.
+
+    It parses nothing itself: it holds back the body's start until it can tell a report
+    from a message, then hands the body on to the decoder it wraps.
 
     Such a body is an XML ``<response><result>...`` document, or plain text where CSV
     was asked for. It raises the matching ``APIStatusError`` (``AuthenticationError`` for
@@ -134,3 +137,7 @@ class LegacyReportParser(Generic[T]):
         # An unbalanced quote is a header cut inside its first field, not a message.
         quoted = first_line.startswith(b'"')
         return "data" if quoted and (b"," in first_line or first_line.count(b'"') % 2) else "error"
+
+
+#: The former name, kept for code that imported it.
+LegacyReportParser = LegacyErrorGuard
