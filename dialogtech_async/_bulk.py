@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-import weakref
 from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
-from types import TracebackType
-from typing import Any, Generic, Literal, TypeVar
+from collections.abc import AsyncGenerator, Callable, Sequence
+from typing import Any, Literal, TypeVar
 
 import anyio
 import attrs
 
 from ._exceptions import DialogTechError, StreamInterruptedError, ValidationError
+from ._lifetime import PullLifetime
 from ._stream import State, Stream
 
 T = TypeVar("T")
@@ -60,7 +59,7 @@ class _Window:
     error: Exception | None = None
 
 
-class BulkReport(Generic[T]):
+class BulkReport(PullLifetime[T]):
     """Several reports (date windows) read as one, in order, ``concurrency`` at a time.
 
     However it is iterated (``async with``, a bare ``async for``, a comprehension),
@@ -95,13 +94,10 @@ class BulkReport(Generic[T]):
                 parameter="concurrency",
             )
         check_on_error(on_error)
+        super().__init__()
         self._windows = [_Window(start, end, stream) for start, end, stream in windows]
         self._concurrency = concurrency
         self._on_error = on_error
-        self._started = False
-        self._handed_out: weakref.ref[AsyncGenerator[T, None]] | None = None
-        self._held: AsyncGenerator[T, None] | None = None
-        self._managed = False
         #: Records handed to the caller so far.
         self.records_yielded = 0
         #: Windows skipped (``on_error="skip"``): (start, end, error), in date order.
@@ -130,40 +126,9 @@ class BulkReport(Generic[T]):
                 raise first.error
         return self
 
-    async def __aenter__(self) -> BulkReport[T]:
-        self._managed = True
-        try:
-            return await self.open()
-        except BaseException:
-            await self.aclose()
-            raise
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    def __aiter__(self) -> AsyncIterator[T]:
-        generator = self._iterate()
-        if self._managed:
-            self._held = generator  # closed by __aexit__, as Report does
-        self._handed_out = weakref.ref(generator)
-        return generator
-
-    async def collect(self) -> list[T]:
-        """Read every window into one list."""
-        async with self:
-            return [record async for record in self]
-
     async def aclose(self) -> None:
         """Close every window's response."""
-        generator = self._handed_out() if self._handed_out is not None else None
-        self._held = None
-        if generator is not None and not getattr(generator, "ag_running", False):
-            await generator.aclose()
+        await self._close_handed_out()
         await self._close_windows()
 
     async def _close_windows(self) -> None:
@@ -172,9 +137,7 @@ class BulkReport(Generic[T]):
                 await window.stream.aclose()
 
     async def _iterate(self) -> AsyncGenerator[T, None]:
-        if self._started:
-            raise RuntimeError("a BulkReport can be iterated only once")
-        self._started = True
+        self._start_once()
         try:
             for head, window in enumerate(self._windows):
                 while True:

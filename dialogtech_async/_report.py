@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import AsyncGenerator, AsyncIterator
-from types import TracebackType
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
+from ._lifetime import PullLifetime
 from ._parsers import Row
 from ._stream import State, Stream, raw_rows
 
 T = TypeVar("T")
 
 
-class Report(Generic[T]):
+class Report(PullLifetime[T]):
     """A report streamed from the API: an async iterator of typed records.
 
     ``async with report:`` (or ``await report.open()``) sends the request and waits for
@@ -38,14 +37,11 @@ class Report(Generic[T]):
     """
 
     def __init__(self, stream: Stream[Any]) -> None:
+        super().__init__()
         self._stream = stream
         self._batch: list[Any] = []  # read, not yet handed out (handed out from its end)
         self._dropped = 0  # read, never handed out: the caller left early
         self._iterator: AsyncGenerator[T, None] | None = None
-        self._handed_out: weakref.ref[AsyncGenerator[Any, None]] | None = None
-        self._held: AsyncGenerator[Any, None] | None = None
-        self._managed = False
-        self._started = False
 
     @property
     def records_yielded(self) -> int:
@@ -75,37 +71,21 @@ class Report(Generic[T]):
         )
 
     async def open(self) -> Report[T]:
-        """Send the request and check the status and in-band errors; read nothing more.
+        """Send the request, check the status and in-band errors, read to the first record.
 
         Returns the report itself, opened; does nothing if it is open already.
         """
         await self._stream.open()
         return self
 
-    async def __aenter__(self) -> Report[T]:
-        self._managed = True
-        try:
-            return await self.open()
-        except BaseException:
-            await self.aclose()
-            raise
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
     def __aiter__(self) -> AsyncIterator[T]:
         if self._iterator is not None:
             return self._iterator  # `async for` after `anext(report)`: carry on from there
-        return self._generator(typed=True)
+        return super().__aiter__()
 
     async def __anext__(self) -> T:
         if self._iterator is None:
-            self._iterator = self._generator(typed=True)
+            self._iterator = self._hand_out(self._iterate())
         return await self._iterator.__anext__()
 
     def rows(self) -> AsyncIterator[Row]:
@@ -113,24 +93,7 @@ class Report(Generic[T]):
 
         Chosen before the report is opened (not inside ``async with report``).
         """
-        return self._generator(typed=False)
-
-    def _generator(self, *, typed: bool) -> AsyncGenerator[Any, None]:
-        # Inside `async with`, held until __aexit__ closes it (trio warns about async
-        # generators left to its finalizer). Otherwise held weakly: when a bare `async
-        # for` is left early, the generator is dropped at once and the event loop's
-        # finalizer closes it, and with it the response (a reference cycle would wait
-        # for the GC); `aclose()` still closes it if it lives.
-        generator = self._iterate(typed=typed)
-        if self._managed:
-            self._held = generator
-        self._handed_out = weakref.ref(generator)
-        return generator
-
-    async def collect(self) -> list[T]:
-        """Read the whole report into a list (for small reports)."""
-        async with self:
-            return [record async for record in self]
+        return self._hand_out(self._iterate(typed=False))
 
     async def aclose(self) -> None:
         """Close the response and release its connection; safe to call more than once.
@@ -138,16 +101,12 @@ class Report(Generic[T]):
         Called from another task while one is iterating, the iterating task gets a
         ``StreamInterruptedError``, not a quiet, early end.
         """
-        generator = self._handed_out() if self._handed_out is not None else None
-        self._iterator = self._held = None
-        if generator is not None and not getattr(generator, "ag_running", False):
-            await generator.aclose()
+        self._iterator = None
+        await self._close_handed_out()
         await self._stream.aclose()
 
-    async def _iterate(self, *, typed: bool) -> AsyncGenerator[Any, None]:
-        if self._started:
-            raise RuntimeError("a Report can be iterated only once")
-        self._started = True
+    async def _iterate(self, *, typed: bool = True) -> AsyncGenerator[Any, None]:
+        self._start_once()
         if not typed:
             self._stream.choose_items(raw_rows)
         try:

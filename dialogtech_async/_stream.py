@@ -322,7 +322,7 @@ class Stream(Generic[I]):
     async def _backoff(self, retry: int, after: float | None, error: Exception) -> None:
         delay = self._retry.delay(retry, after)
         logger.info(
-            "retrying %s in %.2fs after %s (retry %d of %d)",
+            "retrying GET %s in %.2fs after %s (retry %d of %d)",
             self.description,
             delay,
             _reason(error),
