@@ -106,9 +106,9 @@ class Report(PullLifetime[T]):
         await self._stream.aclose()
 
     async def _iterate(self, *, typed: bool = True) -> AsyncGenerator[Any, None]:
-        self._start_once()
-        if not typed:
+        if not typed:  # refused once the report is open, which it then stays
             self._stream.choose_items(raw_rows)
+        self._start_once()
         try:
             while (batch := await self._stream.next_batch()) is not None:
                 # Popped as they go: a record handed out is held by the caller alone,

@@ -112,7 +112,7 @@ class Stream(Generic[I]):
         self._retry_after: float | None = None  # of the last error status
         self._first: list[I] | None = None  # read by the attempt, not yet handed out
         self._busy: anyio.CancelScope | None = None  # a task inside open() / next_batch()
-        self._idle = anyio.Event()
+        self._idle: anyio.Event | None = None  # set when the busy task leaves
         self._closed_error: DialogTechError | None = None  # what a reader gets once closed
         #: Items handed out by ``next_batch()`` so far.
         self.items_read = 0
@@ -179,7 +179,8 @@ class Stream(Generic[I]):
 
     async def _end_close(self) -> None:
         """The waiting half of ``aclose()``: the reader gone, the response closed."""
-        if self._busy is not None:  # a reader in another task: it releases what it holds
+        if self._busy is not None and self._idle is not None:
+            # A reader in another task: it releases what it holds on its way out.
             with anyio.CancelScope(shield=True):
                 await self._idle.wait()
         self._first = None
@@ -205,7 +206,7 @@ class Stream(Generic[I]):
                 raise
             finally:
                 self._busy = None
-                self._idle.set()
+                self._idle.set()  # made with the scope, above
         # Closed before the step or under it (its cancellation caught by ``scope``).
         if self._closed_error is not None:
             raise self._closed_error

@@ -167,6 +167,16 @@ async def test_open_then_hand_on(sandbox: RunningSandbox) -> None:
     assert sandbox.app.requests["report.clickto"] == 1
 
 
+async def test_rows_are_chosen_before_opening(sandbox: RunningSandbox) -> None:
+    async with session(sandbox) as s, s.click_to_report(START, END) as report:
+        with pytest.raises(RuntimeError, match="before it is opened"):
+            await anext(aiter(report.rows()))
+        assert [record.caller_id async for record in report] == EXPECTED
+    async with session(sandbox) as s:
+        rows = [row async for row in s.click_to_report(START, END).rows()]
+    assert [row["Caller ID"] for row in rows] == EXPECTED
+
+
 def streaming_app(s: dta.Session) -> Any:
     """A web service streaming a report: errors become a clean 502, before any byte."""
     from starlette.applications import Starlette
@@ -294,9 +304,9 @@ async def test_aclose_with_pulls_in_flight(sandbox: RunningSandbox) -> None:
         for _ in range(3):  # one reading, two waiting for the pool's one connection
             group.start_soon(read, s.click_to_report(START, END))
         await reading.wait()
-        sandbox.app.add_fault(ErrorStatus(503), endpoint="leadflow.history")
+        sandbox.app.add_fault(ErrorStatus(503, retry_after=30), endpoint="leadflow.history")
         waiting = s.leadflow_history(dt.datetime(2024, 1, 1), dt.datetime(2024, 1, 2))
-        group.start_soon(read, waiting)  # will wait 0-30 s to retry a 503
+        group.start_soon(read, waiting)  # will wait 30 s to retry a 503
         await anyio.sleep(0.3)
         seen = sum(sandbox.app.requests.values())
         await s.aclose()
