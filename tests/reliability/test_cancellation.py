@@ -189,7 +189,7 @@ async def test_cancellations_through_a_callers_wrapping_transport_leak_nothing(
     new, not yet connected, connection left that connection in the pool for ever. A
     workaround reaching into ``client._transport._pool`` missed a caller's transport that
     wraps httpx's; sends are now cancel-safe whatever the transport."""
-    rng = random.Random(20261204)
+    rng = random.Random(20261203)  # leaks the slot (under trio) if sends are abandoned
     consumers = [Consumer(rng) for _ in range(300)]
     transport = Logging(ONE_CONNECTION)
     async with (
