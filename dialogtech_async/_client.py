@@ -7,7 +7,7 @@ import functools
 import json
 import logging
 import weakref
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -30,6 +30,7 @@ from ._reader import record_reader
 from ._redact import hide_secrets, redact_text, redact_url, register_secrets, unregister_secrets
 from ._report import Report
 from ._retry import RetryPolicy, retry_after
+from ._slots import PoolSlots, ReleasingStream
 from ._stream import BodyDecoderFactory, ItemsFromParser, Stream
 
 logger = logging.getLogger("dialogtech_async")
@@ -82,10 +83,17 @@ class BaseSession:
         #: How reports are retried (read by each report when it is created).
         self._retry = retry if retry is not None else RetryPolicy(max_retries=max_retries)
         self._owns_client = http_client is None
+        limits = limits or DEFAULT_LIMITS
         self._client = http_client or httpx.AsyncClient(
             timeout=REPORT_TIMEOUT if timeout is None else timeout,
-            limits=limits or DEFAULT_LIMITS,
+            limits=limits,
             follow_redirects=False,
+        )
+        #: The own pool's connections, queued for before httpcore's pool (see _slots).
+        self._slots = (
+            PoolSlots(limits.max_connections, self._client.timeout.pool)
+            if http_client is None and limits.max_connections is not None
+            else None
         )
         #: A per-request timeout over the client's (``with_options(timeout=...)``).
         self._timeout: httpx.Timeout | None = None
@@ -326,10 +334,16 @@ class BaseSession:
                 pool_wait.shield = False  # the request has its connection
 
         request.extensions["trace"] = trace
+        release: Callable[[], None] | None = None
         try:
+            if self._slots is not None:
+                release = await self._slots.acquire(request)
             with pool_wait:
                 response = await client.send(request, auth=auth or self._auth, stream=True)
             pool_wait.shield = False  # a transport that does not trace: the send is over
+            if release is not None:
+                assert isinstance(response.stream, httpx.AsyncByteStream)
+                response.stream, release = ReleasingStream(response.stream, release), None
             return response
         except httpx.TransportError as exc:
             if self.closed:
@@ -339,6 +353,9 @@ class BaseSession:
             if self.closed or client.is_closed:
                 raise SessionClosedError(f"{type(self).__name__} was closed") from exc
             raise
+        finally:
+            if release is not None:  # no response holds the slot
+                release()
 
     def _redact_error(self, error: DialogTechError) -> None:
         """Remove this session's secrets from ``error``'s message, in place (an error

@@ -212,6 +212,26 @@ async def test_cancellations_through_a_callers_wrapping_transport_leak_nothing(
 
 
 @pytest.mark.anyio
+async def test_a_request_waiting_for_the_sessions_own_pool_is_cancelled_at_once(
+    sandbox: RunningSandbox,
+) -> None:
+    """With its own pool the session queues requests for a connection itself, so a wait
+    is cancelled at once (not when a connection comes free) and nothing is sent."""
+    sandbox.app.add_fault(ChunkLatency(30), endpoint="report.clickto")
+    async with session(sandbox, limits=ONE_CONNECTION) as s:
+        with anyio.fail_after(5):  # held back until the connection came free: fail instead
+            async with s.click_to_report(START, END):  # holds the one connection
+                with anyio.move_on_after(0.2) as scope:
+                    await s.leadflow_history(
+                        dt.datetime(2024, 1, 1), dt.datetime(2024, 1, 2)
+                    ).open()
+                assert scope.cancelled_caught
+        assert sandbox.app.requests["leadflow.history"] == 0
+        with anyio.fail_after(5):
+            assert len(await s.click_to_report(START, END).collect()) == ROWS
+
+
+@pytest.mark.anyio
 async def test_cancelled_while_waiting_for_a_retry_releases_everything(
     sandbox: RunningSandbox,
 ) -> None:
