@@ -154,7 +154,7 @@ class BulkReport(PullLifetime[T]):
                     if window.stream.state is State.NEW:
                         await self._open_group(head)
                     else:
-                        await self._read_next_batch(window)
+                        await self._buffer_next_batch(window)
                 await window.stream.aclose()
         finally:
             await self._close_windows()
@@ -170,9 +170,9 @@ class BulkReport(PullLifetime[T]):
         ]
         async with anyio.create_task_group() as tasks:
             for window in group:
-                tasks.start_soon(self._read_next_batch, window)
+                tasks.start_soon(self._buffer_next_batch, window)
 
-    async def _read_next_batch(self, window: _Window) -> None:
+    async def _buffer_next_batch(self, window: _Window) -> None:
         """Bring the window's next batch (or its end, or its error) into its buffer."""
         try:
             batch = await window.stream.next_batch()

@@ -249,7 +249,8 @@ class Session(BaseSession):
     ) -> Report[ClickToRecord] | BulkReport[ClickToRecord]:
         """All click-to activity between two dates, inclusive (spec: Click-to Report).
 
-        Returns at once; the request is sent when iteration starts::
+        Returns at once; ``async with`` (or ``open()``, or the first step of iteration)
+        sends the request and raises an error status or in-band error before any record::
 
             async with session.click_to_report(start, end) as report:
                 async for record in report:
