@@ -33,8 +33,7 @@ from ._records import (
 )
 from ._report import Report
 from ._retry import RetryPolicy
-
-__version__ = "0.1.0"
+from ._version import __version__
 
 __all__ = [
     "APIStatusError",

@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import weakref
 from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
-from types import TracebackType
-from typing import Any, Generic, TypeVar
+from collections.abc import AsyncGenerator, Callable, Sequence
+from typing import Any, Literal, TypeVar
 
 import anyio
 import attrs
-from anyio.abc import TaskGroup
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from ._exceptions import StreamInterruptedError, ValidationError
-from ._report import Report
+from ._exceptions import DialogTechError, StreamInterruptedError, ValidationError
+from ._lifetime import PullLifetime
+from ._stream import State, Stream
 
 T = TypeVar("T")
 D = TypeVar("D", dt.date, dt.datetime)
+
+#: What a bulk pull does with a window that fails: raise its error, or skip it.
+OnError = Literal["raise", "skip"]
 
 
 def split_range(start: D, end: D, window: dt.timedelta, step: dt.timedelta) -> list[tuple[D, D]]:
@@ -49,46 +48,60 @@ def split_range(start: D, end: D, window: dt.timedelta, step: dt.timedelta) -> l
 
 
 @attrs.define
-class _Window(Generic[T]):
-    report: Report[T]
-    buffer: deque[T] = attrs.field(factory=deque)
+class _Window:
+    start: Any
+    end: Any
+    stream: Stream[Any]
+    #: Records read and not yet handed out (at most one batch, about one network chunk).
+    buffer: deque[Any] = attrs.field(factory=deque)
     done: bool = False
-    #: What ended the window early, raised when the caller reaches it (bare loop only).
+    #: What ended the window early, raised (or listed) when the caller reaches it.
     error: Exception | None = None
-    #: The batches read ahead by this window's task, both ends (inside ``async with`` only).
-    batches: MemoryObjectReceiveStream[Any] | None = None
-    sender: MemoryObjectSendStream[Any] | None = None
 
 
-class BulkReport(Generic[T]):
-    """Several reports read as one, in order, ``concurrency`` of them at a time.
+class BulkReport(PullLifetime[T]):
+    """Several reports (date windows) read as one, in order, ``concurrency`` at a time.
 
-    At most ``concurrency`` windows are open at once, each read at most one parse step
-    (about one network chunk) ahead of the caller, so memory stays bounded by
-    ``concurrency`` chunks' worth of records.
+    However it is iterated (``async with``, a bare ``async for``, a comprehension),
+    windows are opened ``concurrency`` at a time, together, so that a group of windows
+    pays the server's latency once; then each open window is read as the caller
+    reaches it. A window is read at most one batch (about one network chunk) ahead of
+    the caller, so memory stays bounded by ``concurrency`` chunks' worth of records.
+    No task outlives an ``await`` of the caller, so a bare generator is safe too.
 
-    Inside ``async with`` (and in ``collect()``), each open window has a reader task
-    owned by the BulkReport's task group, so a slow window never holds up the others.
-    A bare ``async for`` cannot own tasks across its ``yield``s; there the windows are
-    advanced together in rounds, each inside the caller's ``await``.
+    ``async with bulk:`` (or ``await bulk.open()``) opens the first group and raises
+    its errors (in ``"raise"`` mode) before any record.
+
+    Args:
+        windows: (start, end, stream) of each window, in date order.
+        concurrency: how many windows are open at once.
+        on_error: "raise" (default): a failed window's error is raised when the caller
+            reaches it, after every record before it. "skip": the pull goes on, and
+            ``failed`` lists (start, end, error) for each window skipped (records it had
+            delivered before failing stay delivered).
     """
 
-    def __init__(self, reports: Sequence[Report[T]], *, concurrency: int) -> None:
+    def __init__(
+        self,
+        windows: Sequence[tuple[Any, Any, Stream[Any]]],
+        *,
+        concurrency: int,
+        on_error: OnError = "raise",
+    ) -> None:
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
             raise ValidationError(
                 f"concurrency must be a whole number of at least 1, not {concurrency!r}",
                 parameter="concurrency",
             )
-        self._windows = [_Window(report) for report in reports]
+        check_on_error(on_error)
+        super().__init__()
+        self._windows = [_Window(start, end, stream) for start, end, stream in windows]
         self._concurrency = concurrency
-        self._started = False
-        self._group: TaskGroup | None = None
-        self._slots = anyio.Semaphore(concurrency)
-        self._handed_out: weakref.ref[AsyncGenerator[T, None]] | None = None
-        self._held: AsyncGenerator[T, None] | None = None
-        self._managed = False
+        self._on_error = on_error
         #: Records handed to the caller so far.
         self.records_yielded = 0
+        #: Windows skipped (``on_error="skip"``): (start, end, error), in date order.
+        self.failed: list[tuple[Any, Any, Exception]] = []
 
     def __repr__(self) -> str:
         return f"<BulkReport {len(self._windows)} windows: {self.records_yielded} records>"
@@ -96,160 +109,84 @@ class BulkReport(Generic[T]):
     @property
     def bytes_read(self) -> int:
         """Body bytes received so far, all windows together."""
-        return sum(window.report.bytes_read for window in self._windows)
+        return sum(window.stream.bytes_read for window in self._windows)
 
     @property
     def content_length(self) -> int | None:
         """Unknown for a bulk pull (each window reports its own)."""
         return None
 
-    async def __aenter__(self) -> BulkReport[T]:
-        self._managed = True
-        if self._group is None and not self._started:
-            for window in self._windows:
-                window.sender, window.batches = anyio.create_memory_object_stream[Any](1)
-            group = anyio.create_task_group()
-            await group.__aenter__()
-            self._group = group
-            group.start_soon(self._open_windows, group)
+    async def open(self) -> BulkReport[T]:
+        """Open the first ``concurrency`` windows (sending their requests, checking their
+        statuses and in-band errors); in ``"raise"`` mode, raise the first's error."""
+        if self._windows and self._windows[0].stream.state is State.NEW:
+            await self._open_group(0)
+            first = self._windows[0]
+            if first.error is not None and self._on_error == "raise":
+                raise first.error
         return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        group, self._group = self._group, None
-        try:
-            if group is not None:
-                group.cancel_scope.cancel()  # the readers of windows not yet consumed
-                # Not handed the caller's exception: the group would wrap it in an
-                # ExceptionGroup; it propagates unchanged when this method returns.
-                await group.__aexit__(None, None, None)
-        finally:
-            for window in self._windows:  # readers close their own; these never started
-                if window.sender is not None:
-                    window.sender.close()
-            with anyio.CancelScope(shield=True):
-                await self.aclose()
-
-    def __aiter__(self) -> AsyncIterator[T]:
-        generator = self._iterate()
-        if self._managed:
-            self._held = generator  # closed by __aexit__, as Report does
-        self._handed_out = weakref.ref(generator)
-        return generator
-
-    async def collect(self) -> list[T]:
-        """Read every window into one list."""
-        async with self:
-            return [record async for record in self]
 
     async def aclose(self) -> None:
         """Close every window's response."""
-        generator = self._handed_out() if self._handed_out is not None else None
-        self._held = None
-        if generator is not None:
-            await generator.aclose()
+        await self._close_handed_out()
         await self._close_windows()
 
     async def _close_windows(self) -> None:
-        for window in self._windows:
-            if window.batches is not None:
-                window.batches.close()  # a reader still sending sees BrokenResourceError
-            await window.report.aclose()
+        with anyio.CancelScope(shield=True):
+            for window in self._windows:
+                await window.stream.aclose()
 
     async def _iterate(self) -> AsyncGenerator[T, None]:
-        if self._started:
-            raise RuntimeError("a BulkReport can be iterated only once")
-        self._started = True
+        self._start_once()
         try:
-            for head in range(len(self._windows)):
-                window = self._windows[head]
+            for head, window in enumerate(self._windows):
                 while True:
                     while window.buffer:
                         self.records_yielded += 1
                         yield window.buffer.popleft()
                     if window.error is not None:
-                        raise self._adjusted(window.error)
+                        if self._on_error == "raise":
+                            raise self._as_seen_by_caller(window.error)
+                        self.failed.append((window.start, window.end, window.error))
+                        break
                     if window.done:
                         break
-                    await self._advance(head)
-                await window.report.aclose()
+                    if window.stream.state is State.NEW:
+                        await self._open_group(head)
+                    else:
+                        await self._buffer_next_batch(window)
+                await window.stream.aclose()
         finally:
-            with anyio.CancelScope(shield=True):
-                await self._close_windows()
+            await self._close_windows()
 
-    async def _advance(self, head: int) -> None:
-        """Bring the head window's next records (or its end) into its buffer."""
-        window = self._windows[head]
-        if window.batches is not None:
-            await self._receive(window)
-            return
-        # One step for the head window and for each idle window ahead of it, together.
-        ahead = self._windows[head : head + self._concurrency]
-        due = [w for w in ahead if not w.done and (w is window or not w.buffer)]
-        async with anyio.create_task_group() as group:
-            for each in due:
-                group.start_soon(self._step_into_buffer, each)
+    async def _open_group(self, head: int) -> None:
+        """Open the windows not yet open among ``head`` and the ``concurrency - 1`` after
+        it, together: the group pays one latency, not one per window. Each reads to its
+        first batch (the Stream's open), then waits for the caller."""
+        group = [
+            window
+            for window in self._windows[head : head + self._concurrency]
+            if window.stream.state is State.NEW
+        ]
+        async with anyio.create_task_group() as tasks:
+            for window in group:
+                tasks.start_soon(self._buffer_next_batch, window)
 
-    async def _step_into_buffer(self, window: _Window[T]) -> None:
+    async def _buffer_next_batch(self, window: _Window) -> None:
+        """Bring the window's next batch (or its end, or its error) into its buffer."""
         try:
-            batch = await self._step(window)
+            batch = await window.stream.next_batch()
         except Exception as exc:  # kept for its turn: the windows before it come first
-            window.error, window.done = exc, True
+            window.error, window.done = _naming_window(exc, window), True
+            await window.stream.aclose()
             return
         if batch is None:
             window.done = True
+            await window.stream.aclose()  # its connection back to the pool at once
         else:
             window.buffer.extend(batch)
 
-    async def _step(self, window: _Window[T]) -> list[T] | None:
-        """The window's next converted records; None at its end."""
-        report = window.report
-        batch: list[T] | None = await report._next_batch()
-        if batch is not None:
-            # Read counts as delivered: the window must never restart and repeat them.
-            report._delivered += len(batch)
-        return batch
-
-    async def _open_windows(self, group: TaskGroup) -> None:
-        """Start a reader for each window in order, as the caller frees a slot.
-
-        ``group`` is passed, not read from ``self``: ``__aexit__`` lets go of
-        ``self._group`` before this task has seen the group's cancellation.
-        """
-        for window in self._windows:
-            await self._slots.acquire()
-            group.start_soon(self._read_ahead, window)
-
-    async def _read_ahead(self, window: _Window[T]) -> None:
-        """A window's reader task: its batches, then its end or its error, to the caller."""
-        assert window.sender is not None  # made by __aenter__
-        with window.sender as send:
-            try:
-                while (batch := await self._step(window)) is not None:
-                    await send.send(batch)
-            except anyio.BrokenResourceError:
-                return  # the caller stopped reading
-            except Exception as exc:  # handed to the caller, who raises it in order
-                with contextlib.suppress(anyio.BrokenResourceError):
-                    await send.send(exc)
-
-    async def _receive(self, window: _Window[T]) -> None:
-        assert window.batches is not None
-        try:
-            batch = await window.batches.receive()
-        except anyio.EndOfStream:
-            window.done = True
-            self._slots.release()  # the next window may open
-            return
-        if isinstance(batch, Exception):
-            raise self._adjusted(batch)
-        window.buffer.extend(batch)
-
-    def _adjusted(self, error: BaseException) -> BaseException:
+    def _as_seen_by_caller(self, error: Exception) -> Exception:
         """A window's error as the caller should see it: counts are of the whole pull."""
         if not isinstance(error, StreamInterruptedError):
             return error
@@ -261,10 +198,35 @@ class BulkReport(Generic[T]):
         return adjusted
 
 
+def _naming_window(error: Exception, window: _Window) -> Exception:
+    """``error`` with the window's dates in its message (the URL alone hides them)."""
+    if isinstance(error, DialogTechError) and error.args and isinstance(error.args[0], str):
+        dates = f"{_day(window.start)}..{_day(window.end)}"
+        error.args = (f"window {dates}: {error.args[0]}", *error.args[1:])
+    return error
+
+
+def _day(value: Any) -> str:
+    return value.isoformat() if isinstance(value, dt.date) else str(value)
+
+
+def check_on_error(on_error: object) -> None:
+    """Refuse anything but "raise" and "skip"."""
+    if on_error not in ("raise", "skip"):
+        raise ValidationError(
+            f'on_error must be "raise" or "skip", not {on_error!r}', parameter="on_error"
+        )
+
+
 def windowed(
-    make_report: Callable[[Any, Any], Report[T]],
+    make_stream: Callable[[Any, Any], Stream[T]],
     ranges: list[tuple[Any, Any]],
     concurrency: int,
+    on_error: OnError = "raise",
 ) -> BulkReport[T]:
-    """A BulkReport of ``make_report(start, end)`` for each range."""
-    return BulkReport([make_report(start, end) for start, end in ranges], concurrency=concurrency)
+    """A BulkReport of ``make_stream(start, end)`` for each range."""
+    return BulkReport(
+        [(start, end, make_stream(start, end)) for start, end in ranges],
+        concurrency=concurrency,
+        on_error=on_error,
+    )

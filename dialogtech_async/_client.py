@@ -2,29 +2,37 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 import logging
-from collections.abc import Mapping
+import weakref
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, TypeVar
 
 import anyio
+import attrs
 import httpx
 
 from . import _validate as check
 from ._auth import SecretAuth
-from ._config import DEFAULT_LIMITS, MAX_ERROR_BODY, REPORT_TIMEOUT
+from ._config import DEFAULT_LIMITS, MAX_ERROR_BODY, REPORT_TIMEOUT, USER_AGENT
 from ._convert import RecordConverter
 from ._exceptions import (
     APIStatusError,
     DialogTechError,
     SessionClosedError,
     TransportError,
+    ValidationError,
     status_error,
 )
+from ._reader import record_reader
 from ._redact import hide_secrets, redact_text, redact_url, register_secrets, unregister_secrets
-from ._report import DecoderFactory, Report
-from ._retry import RetryPolicy, is_retryable_status, retry_after
+from ._report import Report
+from ._retry import RetryPolicy, retry_after
+from ._slots import PoolSlots, ReleasingStream
+from ._stream import BodyDecoderFactory, ItemsFromParser, Stream
 
 logger = logging.getLogger("dialogtech_async")
 
@@ -36,6 +44,13 @@ Params = Mapping[str, str]
 
 #: Failures in which the request certainly never reached the server.
 _NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+#: httpcore's trace events (ends of their names) just before a request's first byte
+#: leaves on a new connection or an idle one: past a session's close, none leaves.
+_BEFORE_SENDING = (
+    "connect_tcp.started",
+    "connect_unix_socket.started",
+    "send_request_headers.started",
+)
 
 
 class BaseSession:
@@ -54,6 +69,7 @@ class BaseSession:
         limits: httpx.Limits | None,
         http_client: httpx.AsyncClient | None,
         more_secrets: set[str] | None = None,
+        retry: RetryPolicy | None = None,
     ) -> None:
         check.session_options(
             base_url=base_url,
@@ -62,16 +78,33 @@ class BaseSession:
             limits=limits,
             http_client=http_client,
         )
+        if retry is not None and not isinstance(retry, RetryPolicy):
+            raise ValidationError(
+                f"retry must be a dialogtech_async.RetryPolicy, not {type(retry).__name__}",
+                parameter="retry",
+            )
         self._auth = auth
         self._base_url = httpx.URL(base_url)
         self._secrets = auth.secrets() | (more_secrets or set())
-        self._retry = RetryPolicy(max_retries=max_retries)
+        #: How reports are retried (read by each report when it is created).
+        self._retry = retry if retry is not None else RetryPolicy(max_retries=max_retries)
         self._owns_client = http_client is None
+        limits = limits or DEFAULT_LIMITS
         self._client = http_client or httpx.AsyncClient(
             timeout=REPORT_TIMEOUT if timeout is None else timeout,
-            limits=limits or DEFAULT_LIMITS,
+            limits=limits,
             follow_redirects=False,
         )
+        #: The own pool's connections, queued for before httpcore's pool (see _slots).
+        self._slots = (
+            PoolSlots(limits.max_connections, self._client.timeout.pool)
+            if http_client is None and limits.max_connections is not None
+            else None
+        )
+        #: A per-request timeout over the client's (``with_options(timeout=...)``).
+        self._timeout: httpx.Timeout | None = None
+        self._parent: BaseSession | None = None  # the session whose pool this one shares
+        self._streams: weakref.WeakSet[Stream[Any]] = weakref.WeakSet()
         self._closed = False
         register_secrets(self._secrets)
 
@@ -87,21 +120,67 @@ class BaseSession:
     ) -> None:
         await self.aclose()
 
+    def with_options(
+        self: S,
+        *,
+        timeout: httpx.Timeout | float | None = None,
+        max_retries: int | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> S:
+        """A session sharing this one's connection pool, with other options.
+
+        Closing it closes its own reports, never the shared pool; closing this session
+        closes it too.
+
+        Args:
+            timeout: the httpx timeout of its requests (reports; click-to actions keep
+                their own long read timeout).
+            max_retries: its reports' retries.
+            retry: its retry policy (instead of ``max_retries``).
+        """
+        self._require_open()
+        if max_retries is not None and (isinstance(max_retries, bool) or max_retries < 0):
+            raise ValidationError("max_retries must be >= 0", parameter="max_retries")
+        derived = copy.copy(self)
+        derived._parent = self
+        derived._owns_client = False
+        derived._streams = weakref.WeakSet()
+        if retry is not None:
+            derived._retry = retry
+        elif max_retries is not None:
+            derived._retry = attrs.evolve(self._retry, max_retries=max_retries)
+        if timeout is not None:
+            derived._timeout = (
+                timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+            )
+        register_secrets(derived._secrets)  # counted: each session unregisters its own
+        return derived
+
     async def aclose(self) -> None:
-        """Close the connection pool (unless the caller passed ``http_client=``)."""
+        """Close the session: its open reports end with ``SessionClosedError``, no new
+        request leaves, and the connection pool is closed (unless the caller passed
+        ``http_client=``, or the pool is shared with the session this one derives from).
+        """
         if self._closed:
             return
         self._closed = True
         try:
-            if self._owns_client:
-                await self._client.aclose()
+            error = SessionClosedError(f"{type(self).__name__} was closed")
+            streams = list(self._streams)
+            for stream in streams:
+                stream._begin_close(error)
+            with anyio.CancelScope(shield=True):
+                for stream in streams:
+                    await stream._end_close()
+                if self._owns_client:
+                    await self._client.aclose()
         finally:
             unregister_secrets(self._secrets)
 
     @property
     def closed(self) -> bool:
-        """Whether ``aclose()`` was called."""
-        return self._closed
+        """Whether ``aclose()`` was called (on this session or the one it derives from)."""
+        return self._closed or (self._parent is not None and self._parent.closed)
 
     @property
     def retry_policy(self) -> RetryPolicy:
@@ -109,9 +188,20 @@ class BaseSession:
         return self._retry
 
     def _require_open(self) -> httpx.AsyncClient:
-        if self._closed:
+        if self.closed:
             raise SessionClosedError(f"{type(self).__name__} is closed")
         return self._client
+
+    def _track(self, stream: Stream[Any]) -> None:
+        """An open stream, closed by ``aclose()`` (and by the parent's)."""
+        self._streams.add(stream)
+        if self._parent is not None:
+            self._parent._track(stream)
+
+    def _untrack(self, stream: Stream[Any]) -> None:
+        self._streams.discard(stream)
+        if self._parent is not None:
+            self._parent._untrack(stream)
 
     def _url(self, path: str, base: httpx.URL | None = None) -> httpx.URL:
         """``path`` under ``base`` (the session's base URL): appended to the base's own
@@ -119,37 +209,58 @@ class BaseSession:
         base = self._base_url if base is None else base
         return base.copy_with(path=base.path.rstrip("/") + path)
 
+    def _stream(
+        self,
+        url: httpx.URL,
+        params: Params,
+        body_decoder: BodyDecoderFactory,
+        converter: RecordConverter[T],
+        *,
+        description: str,
+        auth: httpx.Auth | None = None,
+        page_size: int | None = None,
+    ) -> Stream[T]:
+        """The pull of a GET of ``url`` with ``params`` (idempotent: its Stream retries
+        it); with ``page_size``, read page by page through ``limit`` and ``offset``."""
+        self._require_open()
+
+        async def send(offset: int) -> httpx.Response:
+            page = params
+            if page_size is not None:
+                page = httpx.QueryParams(params).merge({"limit": page_size, "offset": offset})
+            return await self._send_once("GET", url, page, auth=auth)
+
+        return Stream(
+            self,
+            send,
+            body_decoder,
+            records_of(converter),
+            description=description,
+            page_size=page_size,
+        )
+
     def _report(
         self,
         url: httpx.URL,
         params: Params,
-        make_decoder: DecoderFactory,
+        body_decoder: BodyDecoderFactory,
         converter: RecordConverter[T],
         *,
         description: str,
         auth: httpx.Auth | None = None,
         page_size: int | None = None,
     ) -> Report[T]:
-        """A Report for a GET (idempotent: retried) of ``url`` with ``params``; with
-        ``page_size``, read page by page through ``limit`` and ``offset``."""
-        self._require_open()
-
-        async def open_response(offset: int) -> httpx.Response:
-            page = params
-            if page_size is not None:
-                page = httpx.QueryParams(params).merge({"limit": page_size, "offset": offset})
-            return await self._send("GET", url, page, idempotent=True, auth=auth)
-
-        return Report(
-            open_response,
-            make_decoder,
+        """A Report over ``_stream(...)``."""
+        stream = self._stream(
+            url,
+            params,
+            body_decoder,
             converter,
-            retry=self._retry,
-            transport_error=self._transport_error,
             description=description,
-            redact=self._redact_error,
+            auth=auth,
             page_size=page_size,
         )
+        return Report(stream)
 
     async def _send(
         self,
@@ -157,65 +268,104 @@ class BaseSession:
         url: httpx.URL,
         params: Params,
         *,
-        idempotent: bool,
         timeout: httpx.Timeout | None = None,  # noqa: ASYNC109 - httpx's own per-request timeout
         auth: httpx.Auth | None = None,
     ) -> httpx.Response:
-        """Send a request and return its successful response, unread (streaming).
+        """Send a request that must not be sent twice (a click-to action: it places a
+        call) and return its successful response, unread.
 
-        Idempotent requests are retried on transport failures and retryable statuses;
-        others only when the request certainly never left (the connection failed).
+        Tried again only when it certainly never left (the connection failed).
         """
-        client = self._require_open()
-        extensions = {"timeout": timeout.as_dict()} if timeout is not None else None
         retry = 0
         while True:
-            request = hide_secrets(
-                client.build_request(method, url, params=params, extensions=extensions)
-            )
             try:
-                try:
-                    # Never follow a redirect, even with a caller's client that does:
-                    # httpx strips only Authorization across origins, not x-api-key.
-                    response = await client.send(
-                        request, auth=auth or self._auth, stream=True, follow_redirects=False
+                response = await self._send_once(method, url, params, timeout=timeout, auth=auth)
+            except TransportError as exc:
+                if retry < self._retry.max_retries and isinstance(exc.__cause__, _NEVER_SENT):
+                    delay = self._retry.delay(retry)
+                    logger.info(
+                        "retrying %s %s in %.2fs after %s (retry %d of %d)",
+                        method,
+                        redact_url(url),
+                        delay,
+                        type(exc.__cause__).__name__,
+                        retry + 1,
+                        self._retry.max_retries,
                     )
-                except BaseException:  # cancellation included
-                    await reclaim_orphaned_connections(client)
-                    raise
-            except httpx.TransportError as exc:
-                if retry < self._retry.max_retries and (idempotent or isinstance(exc, _NEVER_SENT)):
-                    await self._wait(retry, None, f"{type(exc).__name__}", request)
+                    await anyio.sleep(delay)
                     retry += 1
                     continue
-                raise self._transport_error(exc, request) from exc
+                raise
             if response.is_success:
                 return response
-            if (
-                idempotent
-                and retry < self._retry.max_retries
-                and is_retryable_status(response.status_code)
-            ):
-                await response.aclose()
-                await self._wait(retry, retry_after(response), str(response.status_code), request)
-                retry += 1
-                continue
             raise await self._status_error(response)
 
-    async def _wait(
-        self, retry: int, after: float | None, reason: str, request: httpx.Request
-    ) -> None:
-        delay = self._retry.delay(retry, after)
-        logger.info(
-            "retrying %s %s in %.2fs after %s (retry %d of %d)",
-            request.method,
-            redact_url(request.url),
-            delay,
-            reason,
-            retry + 1,
-            self._retry.max_retries,
+    async def _send_once(
+        self,
+        method: str,
+        url: httpx.URL,
+        params: Params,
+        *,
+        timeout: httpx.Timeout | None = None,  # noqa: ASYNC109 - httpx's own per-request timeout
+        auth: httpx.Auth | None = None,
+    ) -> httpx.Response:
+        """Send one request and return its response unread (streaming), whatever its status.
+
+        Cancel-safe whatever the transport: while the request waits for a pool slot it
+        is not abandoned (a request cancelled just as the pool hands it a new connection
+        would leave that connection in the pool for ever, encode/httpcore#1093); the
+        caller's cancellation is held back until the transport reports (httpcore's
+        ``trace`` extension, which a wrapping transport passes on) that the request has
+        its connection, where cancelling closes that connection cleanly. Once the
+        session is closed, the request never leaves.
+
+        Raises:
+            TransportError: from httpx's, with it as ``__cause__``.
+            SessionClosedError: the session was closed.
+        """
+        client = self._require_open()
+        timeout = timeout if timeout is not None else self._timeout
+        extensions = {"timeout": timeout.as_dict()} if timeout is not None else {}
+        request = hide_secrets(
+            client.build_request(
+                method, url, params=params, headers=_user_agent(client), extensions=extensions
+            )
         )
-        await anyio.sleep(delay)
+        pool_wait = anyio.CancelScope(shield=True)
+
+        async def trace(event: str, info: dict[str, Any]) -> None:
+            if event.endswith(_BEFORE_SENDING) and self.closed:
+                raise SessionClosedError(f"{type(self).__name__} was closed")
+            if pool_wait.shield:
+                pool_wait.shield = False  # the request has its connection
+
+        request.extensions["trace"] = trace
+        release: Callable[[], None] | None = None
+        try:
+            if self._slots is not None:
+                release = await self._slots.acquire(request)
+            with pool_wait:
+                # Never follow a redirect, even with a caller's client that does: httpx
+                # strips only Authorization across origins, not x-api-key.
+                response = await client.send(
+                    request, auth=auth or self._auth, stream=True, follow_redirects=False
+                )
+            pool_wait.shield = False  # a transport that does not trace: the send is over
+            if release is not None:
+                assert isinstance(response.stream, httpx.AsyncByteStream)
+                response.stream, release = ReleasingStream(response.stream, release), None
+            return response
+        except httpx.TransportError as exc:
+            if self.closed:
+                raise SessionClosedError(f"{type(self).__name__} was closed") from exc
+            raise self._transport_error(exc, request) from exc
+        except RuntimeError as exc:  # httpx: "the client has been closed"
+            if self.closed or client.is_closed:
+                raise SessionClosedError(f"{type(self).__name__} was closed") from exc
+            raise
+        finally:
+            if release is not None:  # no response holds the slot
+                release()
 
     def _redact_error(self, error: DialogTechError) -> None:
         """Remove this session's secrets from ``error``'s message, in place (an error
@@ -245,7 +395,8 @@ class BaseSession:
         except httpx.TransportError:
             pass  # the status says enough
         finally:
-            await response.aclose()
+            with anyio.CancelScope(shield=True):
+                await response.aclose()
         message = redact_text(status_body_message(body), self._secrets)
         return status_error(
             response.status_code,
@@ -255,35 +406,15 @@ class BaseSession:
         )
 
 
-async def reclaim_orphaned_connections(client: httpx.AsyncClient) -> None:
-    """Work around encode/httpcore#1093 (httpcore 1.0.9 and before), after a failed send.
+def _user_agent(client: httpx.AsyncClient) -> dict[str, str]:
+    """``dialogtech-async/<version>`` before the client's own User-Agent (httpx's)."""
+    theirs = client.headers.get("User-Agent")
+    return {"User-Agent": f"{USER_AGENT} {theirs}" if theirs else USER_AGENT}
 
-    A request cancelled (or timed out) while waiting for the pool, just after the pool gave
-    it a new, not yet connected, connection, leaves that connection in the pool for ever:
-    neither idle nor closed, owned by no request, it holds one of the ``max_connections``
-    slots. Drop such connections and hand their slots to the requests still waiting. A
-    no-op for transports that are not httpcore's pool (a caller's own transport).
-    """
-    pool: Any = getattr(getattr(client, "_transport", None), "_pool", None)
-    connections = getattr(pool, "_connections", None)
-    requests = getattr(pool, "_requests", None)
-    if not isinstance(connections, list) or not isinstance(requests, list):
-        return
-    owned = {id(getattr(request, "connection", None)) for request in requests}
-    orphans = [
-        connection
-        for connection in connections
-        if id(connection) not in owned
-        and getattr(connection, "_connection", False) is None  # never connected
-        and getattr(connection, "_connect_failed", True) is False
-    ]
-    if not orphans:
-        return
-    with pool._optional_thread_lock:
-        for connection in orphans:
-            connections.remove(connection)
-        closing = pool._assign_requests_to_connections()
-    await pool._close_connections(closing)  # shielded by httpcore
+
+def records_of(converter: RecordConverter[T]) -> ItemsFromParser:
+    """Items that are ``converter``'s typed records."""
+    return functools.partial(record_reader, converter=converter)
 
 
 def status_body_message(body: bytes) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import httpx
 
+from ._version import __version__
+
 #: The legacy DialogTech API: click-to call, click-to VR, click-to report (spec files 000-003).
 LEGACY_BASE_URL = "https://secure.dialogtech.com"
 #: DialogTech's "newest APIs" host (LeadFlow history).
@@ -36,3 +38,7 @@ MAX_ERROR_BODY = 64 * 1024
 
 #: Rows of an Infinity row endpoint asked for at once (``limit``; the API's largest).
 INFINITY_PAGE_SIZE = 10_000
+
+#: Sent before httpx's own User-Agent, so that the API's operators can tell this client
+#: (and its version) in their logs, as API clients do.
+USER_AGENT = f"dialogtech-async/{__version__}"

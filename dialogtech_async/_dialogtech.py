@@ -9,7 +9,7 @@ import httpx
 
 from . import _validate as check
 from ._auth import DialogTechHeaderAuth, LegacyKeyAuth, from_env
-from ._bulk import BulkReport, windowed
+from ._bulk import BulkReport, OnError, check_on_error, windowed
 from ._client import BaseSession
 from ._config import (
     CALL_READ_TIMEOUT,
@@ -20,11 +20,13 @@ from ._config import (
 )
 from ._convert import EASTERN, RecordConverter
 from ._exceptions import ResponseFormatError, ValidationError, in_band_error
-from ._legacy import MAX_MESSAGE_BYTES, UTF8_CP1252, LegacyReportParser, error_message
+from ._legacy import MAX_MESSAGE_BYTES, UTF8_CP1252, LegacyErrorGuard, error_message
 from ._parsers import CSVParser, Decoder, JSONParser, Parser, XMLParser
 from ._records import CallResult, ClickToRecord, LeadFlowCall
 from ._redact import REDACTED, mask, redact_text
-from ._report import Decode, Report
+from ._report import Report
+from ._retry import RetryPolicy
+from ._stream import ItemsFromParser, Stream
 from ._windows import MAX_WINDOWS, Window
 from ._windows import split as split_windows
 
@@ -72,8 +74,10 @@ class Session(BaseSession):
         newest_base_url: the newest APIs' (LeadFlow history) host, when it differs from
             ``base_url``'s.
         timeout: httpx timeout for reports (default: connect 10 s, 60 s between bytes).
-        max_retries: retries of report requests (click-to actions: only when the
-            connection failed before sending).
+        max_retries: retries of a report's request (one budget for connect errors,
+            error statuses and bodies broken before the first record; click-to actions:
+            only when the connection failed before sending).
+        retry: the whole retry policy (a ``RetryPolicy``), instead of ``max_retries``.
         limits: the pool's ``httpx.Limits``.
         http_client: an ``httpx.AsyncClient`` of yours, which the session will not close.
             Redirects are never followed, even if it would (the credentials would go
@@ -99,6 +103,7 @@ class Session(BaseSession):
         max_retries: int = DEFAULT_MAX_RETRIES,
         limits: httpx.Limits | None = None,
         http_client: httpx.AsyncClient | None = None,
+        retry: RetryPolicy | None = None,
         call_timeout: float = CALL_READ_TIMEOUT,
     ) -> None:
         self._access_key = _credential(access_key, "DIALOGTECH_ACCESS_KEY", "access_key")
@@ -129,6 +134,7 @@ class Session(BaseSession):
             max_retries=max_retries,
             limits=limits,
             http_client=http_client,
+            retry=retry,
             more_secrets=self._newest_auth.secrets(),
         )
 
@@ -217,7 +223,7 @@ class Session(BaseSession):
 
     async def _click_to_action(self, params: dict[str, str]) -> CallResult:
         response = await self._send(
-            "GET", self._url(LEGACY_PATH), params, idempotent=False, timeout=self._call_timeout
+            "GET", self._url(LEGACY_PATH), params, timeout=self._call_timeout
         )
         try:
             body = b""
@@ -261,6 +267,7 @@ class Session(BaseSession):
         window: None = ...,
         concurrency: int = ...,
         max_windows: int = ...,
+        on_error: OnError = ...,
     ) -> Report[ClickToRecord]: ...
 
     @overload
@@ -275,6 +282,7 @@ class Session(BaseSession):
         window: Window,
         concurrency: int = ...,
         max_windows: int = ...,
+        on_error: OnError = ...,
     ) -> BulkReport[ClickToRecord]: ...
 
     def click_to_report(
@@ -288,10 +296,12 @@ class Session(BaseSession):
         window: Window | None = None,
         concurrency: int = 1,
         max_windows: int = MAX_WINDOWS,
+        on_error: OnError = "raise",
     ) -> Report[ClickToRecord] | BulkReport[ClickToRecord]:
         """All click-to activity between two dates, inclusive (spec: Click-to Report).
 
-        Returns at once; the request is sent when iteration starts::
+        Returns at once; ``async with`` (or ``open()``, or the first step of iteration)
+        sends the request and raises an error status or in-band error before any record::
 
             async with session.click_to_report(start, end) as report:
                 async for record in report:
@@ -316,34 +326,37 @@ class Session(BaseSession):
             concurrency: how many windows are read at once.
             max_windows: refuse a range needing more windows (requests) than this
                 (default 1,000).
+            on_error: for a window that fails, "raise" (default) or "skip": the pull
+                goes on and ``.failed`` lists (start, end, error) of each one skipped.
         """
         start, end = check.date_range(start_date, end_date)
         check.choice(format, ("csv", "xml"), "format")
+        check_on_error(on_error)
         params = {"action": "report.clickto", "format": format}
         if click_id is not None:
             params["click_id"] = check.digits_id(click_id, "click_id")
         if ref is not None:
             params["ref"] = check.text(ref, "ref", max_length=MAX_REF_LENGTH) or ""
 
-        def make_decoder(response: httpx.Response, decode: Decode) -> Decoder[Any]:
+        def body_decoder(response: httpx.Response, items: ItemsFromParser) -> Decoder[Any]:
             inner: Parser = (
                 _csv_parser(response.charset_encoding) if format == "csv" else XMLParser()
             )
-            return LegacyReportParser(decode(inner), expect=format)
+            return LegacyErrorGuard(items(inner), expect=format)
 
-        def one(first: dt.date, last: dt.date) -> Report[ClickToRecord]:
+        def one(first: dt.date, last: dt.date) -> Stream[ClickToRecord]:
             dates = {"start_date": first.strftime("%Y%m%d"), "end_date": last.strftime("%Y%m%d")}
-            return self._report(
+            return self._stream(
                 self._url(LEGACY_PATH),
                 {**params, **dates},
-                make_decoder,
+                body_decoder,
                 _CLICK_TO,
                 description=f"click-to report {first}..{last} ({format})",
             )
 
         if window is None:
-            return one(start, end)
-        return windowed(one, split_windows(start, end, window, max_windows), concurrency)
+            return Report(one(start, end))
+        return windowed(one, split_windows(start, end, window, max_windows), concurrency, on_error)
 
     @overload
     def leadflow_history(
@@ -357,6 +370,7 @@ class Session(BaseSession):
         window: None = ...,
         concurrency: int = ...,
         max_windows: int = ...,
+        on_error: OnError = ...,
     ) -> Report[LeadFlowCall]: ...
 
     @overload
@@ -371,6 +385,7 @@ class Session(BaseSession):
         window: Window,
         concurrency: int = ...,
         max_windows: int = ...,
+        on_error: OnError = ...,
     ) -> BulkReport[LeadFlowCall]: ...
 
     def leadflow_history(
@@ -384,6 +399,7 @@ class Session(BaseSession):
         window: Window | None = None,
         concurrency: int = 1,
         max_windows: int = MAX_WINDOWS,
+        on_error: OnError = "raise",
     ) -> Report[LeadFlowCall] | BulkReport[LeadFlowCall]:
         """LeadFlow call details (spec: LeadFlow History Report), on the newest API.
 
@@ -406,7 +422,10 @@ class Session(BaseSession):
             concurrency: how many windows are read at once.
             max_windows: refuse a range needing more windows (requests) than this
                 (default 1,000).
+            on_error: for a window that fails, "raise" (default) or "skip": the pull
+                goes on and ``.failed`` lists (start, end, error) of each one skipped.
         """
+        check_on_error(on_error)
         params: dict[str, str] = {}
         ranges: list[tuple[dt.datetime, dt.datetime]] = []
         if sid is not None:
@@ -430,26 +449,26 @@ class Session(BaseSession):
         if active is not None:
             params["active"] = "1" if check.flag(active, "active") else "0"
 
-        def one(first: dt.datetime | None, last: dt.datetime | None) -> Report[LeadFlowCall]:
+        def one(first: dt.datetime | None, last: dt.datetime | None) -> Stream[LeadFlowCall]:
             dates = (
                 {}
                 if first is None or last is None
                 else {"start_date": first.isoformat(), "end_date": last.isoformat()}
             )
-            return self._report(
+            return self._stream(
                 self._url(LEADFLOW_PATH, self._newest_base_url),
                 {**params, **dates},
-                lambda _response, decode: decode(JSONParser()),
+                lambda _response, items: items(JSONParser()),
                 _LEADFLOW,
                 description="LeadFlow history",
                 auth=self._newest_auth,
             )
 
         if window is None:
-            return one(*ranges[0]) if ranges else one(None, None)
+            return Report(one(*ranges[0]) if ranges else one(None, None))
         if not ranges:
             raise ValidationError("window needs start_date and end_date", parameter="window")
-        return windowed(one, split_windows(*ranges[0], window, max_windows), concurrency)
+        return windowed(one, split_windows(*ranges[0], window, max_windows), concurrency, on_error)
 
 
 def _csv_parser(charset: str | None) -> CSVParser:

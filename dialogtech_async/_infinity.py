@@ -20,7 +20,9 @@ from ._exceptions import ResponseFormatError, ValidationError
 from ._parsers import Decoder, JSONParser
 from ._records import ActiveCall, PbxActiveCall, PbxUserStatus
 from ._redact import REDACTED
-from ._report import Decode, DecoderFactory, Report, T
+from ._report import Report, T
+from ._retry import RetryPolicy
+from ._stream import BodyDecoderFactory, ItemsFromParser
 
 #: Infinity's documented sort types, each optionally suffixed -asc or -desc.
 SORT_FIELDS = frozenset({"stateStartDatetime"})
@@ -88,7 +90,7 @@ class InfinitySession(BaseSession):
         password: its password (default ``$INFINITY_PASSWORD``); never logged or shown.
         api_key: an API key instead of a user (``Authorization: ApiKey``; default
             ``$INFINITY_API_KEY``).
-        base_url, timeout, max_retries, limits, http_client: as for ``Session``.
+        base_url, timeout, max_retries, retry, limits, http_client: as for ``Session``.
     """
 
     def __init__(
@@ -102,6 +104,7 @@ class InfinitySession(BaseSession):
         max_retries: int = DEFAULT_MAX_RETRIES,
         limits: httpx.Limits | None = None,
         http_client: httpx.AsyncClient | None = None,
+        retry: RetryPolicy | None = None,
     ) -> None:
         auth = _auth(username, password, api_key)
         self._username = username if isinstance(auth, InfinityBasicAuth) else None
@@ -112,6 +115,7 @@ class InfinitySession(BaseSession):
             max_retries=max_retries,
             limits=limits,
             http_client=http_client,
+            retry=retry,
         )
 
     def __repr__(self) -> str:
@@ -214,13 +218,13 @@ class InfinitySession(BaseSession):
     ) -> Report[T]:
         igrp = check.positive_int(igrp, "igrp")
         if paged:
-            make_decoder: DecoderFactory = PageGuard().decoder
+            body_decoder: BodyDecoderFactory = PageGuard().decoder
         else:
-            make_decoder = lambda _response, decode: decode(JSONParser())  # noqa: E731
+            body_decoder = lambda _response, items: items(JSONParser())  # noqa: E731
         return self._report(
             self._url(f"/reports/v2/igrps/{igrp}/{endpoint}"),
             params,
-            make_decoder,
+            body_decoder,
             converter,
             description=f"Infinity {endpoint} (igrp {igrp})",
             page_size=INFINITY_PAGE_SIZE if paged else None,
@@ -239,15 +243,15 @@ class PageGuard:
         # offset again, which is no repeat).
         self._previous: tuple[int, bytes] | None = None
 
-    def decoder(self, response: httpx.Response, decode: Decode) -> Decoder[Any]:
-        """The decoder of one page (a ``DecoderFactory``)."""
+    def decoder(self, response: httpx.Response, items: ItemsFromParser) -> Decoder[Any]:
+        """The decoder of one page (a ``BodyDecoderFactory``)."""
         offset = int(response.request.url.params.get("offset") or 0)
         if offset > MAX_PAGED_ROWS:
             raise ResponseFormatError(
                 f"paged report still sending full pages at offset {offset}, past"
                 f" {MAX_PAGED_ROWS} rows: the server is not paging"
             )
-        return _GuardedPage(self, decode(JSONParser()), offset)
+        return _GuardedPage(self, items(JSONParser()), offset)
 
     def seen(self, head: bytes, offset: int) -> None:
         """Record a page's first bytes, refusing it if it repeats the previous page."""

@@ -98,8 +98,11 @@ def error_message(body: bytes) -> str | None:
     return ": ".join(text.strip() for text in root.itertext() if text.strip())
 
 
-class LegacyReportParser(Generic[T]):
+class LegacyErrorGuard(Generic[T]):
     """Wraps a report decoder, recognising error bodies sent in place of the report.
+
+    It parses nothing itself: it holds back the body's start until it can tell a report
+    from a message, then hands the body on to the decoder it wraps.
 
     Such a body is an XML ``<response><result>...`` document, or plain text where CSV
     was asked for. It raises the matching ``APIStatusError`` (``AuthenticationError`` for

@@ -1,4 +1,4 @@
-"""LegacyReportParser: an in-band error body or a report, decided however the body is split."""
+"""LegacyErrorGuard: an in-band error body or a report, decided however the body is split."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import _fixtures as fx
 import pytest
 
 import dialogtech_async as dta
-from dialogtech_async._legacy import LegacyReportParser
+from dialogtech_async._legacy import LegacyErrorGuard
 from dialogtech_async.parsers import CSVParser, XMLParser
 
 INVALID_ACCOUNT = (
@@ -28,7 +28,7 @@ BODIES: list[tuple[bytes, Literal["csv", "xml"], Any]] = [
 
 def outcome(body: bytes, expect: Literal["csv", "xml"], chunks: list[bytes]) -> Any:
     """The rows, or the type of the error raised, and nothing in between."""
-    parser = LegacyReportParser(XMLParser() if expect == "xml" else CSVParser(), expect=expect)
+    parser = LegacyErrorGuard(XMLParser() if expect == "xml" else CSVParser(), expect=expect)
     rows: list[Any] = []
     try:
         for chunk in chunks:

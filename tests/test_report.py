@@ -108,16 +108,18 @@ def mock() -> Iterator[respx.MockRouter]:
         yield router
 
 
-async def test_nothing_is_sent_until_iteration(mock: respx.MockRouter) -> None:
+async def test_nothing_is_sent_until_opened(mock: respx.MockRouter) -> None:
+    """Creating a report sends nothing; ``async with`` sends it and checks the answer."""
     route = mock.get(LEGACY).respond(200, content=SPEC_CSV)
     async with dta.Session(AK, SK) as session:
         report = session.click_to_report(START, END)
         assert route.call_count == 0
+        assert report.status_code is None
         async with report:
-            assert route.call_count == 0
-            assert report.status_code is None
-            first = await report.__anext__()
             assert route.call_count == 1
+            assert report.status_code == 200
+            assert report.records_yielded == 0
+            first = await report.__anext__()
             assert first.caller_id == "0001112222"
     assert route.call_count == 1
 

@@ -23,7 +23,6 @@ from typing import Any
 
 import anyio
 import anyio.lowlevel
-import httpcore
 import httpx
 import pytest
 
@@ -165,24 +164,71 @@ async def test_a_thousand_cancelled_consumers_leave_the_one_connection_pool_usab
     assert elapsed < 40
 
 
+class Logging(httpx.AsyncBaseTransport):
+    """A caller's own transport that wraps httpx's (for logging, caching, routing): the
+    session cannot reach its pool, and must not need to."""
+
+    def __init__(self, limits: httpx.Limits) -> None:
+        self.inner = httpx.AsyncHTTPTransport(limits=limits)
+        self.sent = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.sent += 1
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+@pytest.mark.filterwarnings("ignore:Async generator 'dialogtech_async.:ResourceWarning")
 @pytest.mark.anyio
-async def test_a_connection_orphaned_by_a_cancelled_request_is_reclaimed(
-    sandbox: RunningSandbox,
+async def test_cancellations_through_a_callers_wrapping_transport_leak_nothing(
+    sandbox: RunningSandbox, anyio_backend: str
 ) -> None:
-    """Regression (encode/httpcore#1093, httpcore 1.0.9): a request cancelled just after the
-    pool handed it a new, not yet connected, connection left that connection in the pool,
-    holding its only slot for ever; every later request waited for the pool. The race is
-    what the thousand-consumer test above hits; here its aftermath is set up directly."""
-    async with session(sandbox, limits=ONE_CONNECTION) as s:
-        pool = s._client._transport._pool  # type: ignore[attr-defined]
-        origin = httpcore.Origin(b"http", sandbox.host.encode(), sandbox.port)
-        pool._connections.append(pool.create_connection(origin))  # the orphan
-        with anyio.move_on_after(0.2) as scope:  # waits for the pool: cancelled
-            await s.click_to_report(START, END).collect()
-        assert scope.cancelled_caught
+    """Regression (encode/httpcore#1093): a request cancelled just as the pool handed it a
+    new, not yet connected, connection left that connection in the pool for ever. A
+    workaround reaching into ``client._transport._pool`` missed a caller's transport that
+    wraps httpx's; sends are now cancel-safe whatever the transport."""
+    rng = random.Random(20261203)  # leaks the slot (under trio) if sends are abandoned
+    consumers = [Consumer(rng) for _ in range(300)]
+    transport = Logging(ONE_CONNECTION)
+    async with (
+        httpx.AsyncClient(transport=transport) as client,
+        session(sandbox, http_client=client) as s,
+    ):
+        for first in range(0, len(consumers), BATCH):
+            with anyio.fail_after(10):
+                async with anyio.create_task_group() as group:
+                    for consumer in consumers[first : first + BATCH]:
+                        group.start_soon(consumer.run, s)
         with anyio.fail_after(5):
             records = await s.click_to_report(START, END).collect()
-    assert [record.caller_id for record in records] == EXPECTED
+        assert [record.caller_id for record in records] == EXPECTED
+    assert transport.sent > len(consumers) // 2
+    for consumer in consumers:
+        assert consumer.got == EXPECTED[: len(consumer.got)]
+    assert any(not c.got for c in consumers if c.mode == "timeout")  # cancelled waiting
+    assert await wait_for_connections(sandbox, at_most=0) == 0
+
+
+@pytest.mark.anyio
+async def test_a_request_waiting_for_the_sessions_own_pool_is_cancelled_at_once(
+    sandbox: RunningSandbox,
+) -> None:
+    """With its own pool the session queues requests for a connection itself, so a wait
+    is cancelled at once (not when a connection comes free) and nothing is sent."""
+    sandbox.app.add_fault(ChunkLatency(30), endpoint="report.clickto")
+    async with session(sandbox, limits=ONE_CONNECTION) as s:
+        with anyio.fail_after(5):  # held back until the connection came free: fail instead
+            async with s.click_to_report(START, END):  # holds the one connection
+                with anyio.move_on_after(0.2) as scope:
+                    await s.leadflow_history(
+                        dt.datetime(2024, 1, 1), dt.datetime(2024, 1, 2)
+                    ).open()
+                assert scope.cancelled_caught
+        assert sandbox.app.requests["leadflow.history"] == 0
+        with anyio.fail_after(5):
+            assert len(await s.click_to_report(START, END).collect()) == ROWS
 
 
 @pytest.mark.anyio
