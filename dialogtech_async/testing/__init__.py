@@ -30,6 +30,7 @@ from ._app import (
 )
 from ._data import (
     CLICK_TO_CSV_FIELDS,
+    CLICK_TO_CSV_HEADER,
     CLICK_TO_XML_TAGS,
     INFINITY_REFERENCE_TIME,
     LEADFLOW_FIELDS,
@@ -55,6 +56,7 @@ from ._server import RunningSandbox, serve, serve_in_thread
 
 __all__ = [
     "CLICK_TO_CSV_FIELDS",
+    "CLICK_TO_CSV_HEADER",
     "CLICK_TO_XML_TAGS",
     "INFINITY_REFERENCE_TIME",
     "LEADFLOW_FIELDS",
