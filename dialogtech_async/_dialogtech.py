@@ -270,7 +270,7 @@ class Session(BaseSession):
             )
             return LegacyReportParser(decode(inner), expect=format)
 
-        def one(first: dt.date, last: dt.date) -> Report[ClickToRecord]:
+        def report_between(first: dt.date, last: dt.date) -> Report[ClickToRecord]:
             dates = {"start_date": first.strftime("%Y%m%d"), "end_date": last.strftime("%Y%m%d")}
             return self._report(
                 self._url(LEGACY_PATH),
@@ -281,9 +281,9 @@ class Session(BaseSession):
             )
 
         if window is None:
-            return one(start, end)
+            return report_between(start, end)
         ranges = split_range(start, end, window, dt.timedelta(days=1))
-        return windowed(one, ranges, concurrency)
+        return windowed(report_between, ranges, concurrency)
 
     @overload
     def leadflow_history(
@@ -364,7 +364,9 @@ class Session(BaseSession):
             check.choice(active, (True, False, 0, 1), "active")
             params["active"] = "1" if active else "0"
 
-        def one(first: dt.datetime | None, last: dt.datetime | None) -> Report[LeadFlowCall]:
+        def report_between(
+            first: dt.datetime | None, last: dt.datetime | None
+        ) -> Report[LeadFlowCall]:
             dates = (
                 {}
                 if first is None or last is None
@@ -380,12 +382,12 @@ class Session(BaseSession):
             )
 
         if window is None:
-            return one(*ranges[0]) if ranges else one(None, None)
+            return report_between(*ranges[0]) if ranges else report_between(None, None)
         if not ranges:
             raise ValidationError("window needs start_date and end_date", parameter="window")
         # The API's range is inclusive: windows meet a microsecond apart.
         step = dt.timedelta(microseconds=1)
-        return windowed(one, split_range(*ranges[0], window, step), concurrency)
+        return windowed(report_between, split_range(*ranges[0], window, step), concurrency)
 
 
 def _csv_parser(charset: str | None) -> CSVParser:
