@@ -74,13 +74,13 @@ def body(fmt: str, rows: int) -> bytes:
 
 
 def bare(fmt: str, data: bytes) -> int:
+    """The bare parser: rows (lists or dicts of str), nothing typed."""
     if fmt == "csv":
         return sum(1 for _ in csv.reader(io.StringIO(data.decode(), newline=""))) - 1
     if fmt == "json":
         return sum(1 for _ in ijson.items(data, "response.item", use_float=False))
-    records: list[dict[str, str]] = []
     record: dict[str, str] | None = None
-    field, text = "", ""
+    field, text, count = "", "", 0
 
     def start(tag: str, _attrs: object) -> None:
         nonlocal record, field, text
@@ -93,10 +93,9 @@ def bare(fmt: str, data: bytes) -> int:
         text += data
 
     def end(tag: str) -> None:
-        nonlocal record
+        nonlocal record, count
         if tag == "record" and record is not None:
-            records.append(record)
-            record = None
+            record, count = None, count + 1
         elif record is not None:
             record[field] = text
 
@@ -105,7 +104,7 @@ def bare(fmt: str, data: bytes) -> int:
     parser.StartElementHandler, parser.CharacterDataHandler = start, chars
     parser.EndElementHandler = end
     parser.Parse(data, True)
-    return len(records)
+    return count
 
 
 def report(session: dta.Session, fmt: str) -> dta.Report[Any]:
@@ -115,12 +114,18 @@ def report(session: dta.Session, fmt: str) -> dta.Report[Any]:
 
 
 async def pull(fmt: str, client: httpx.AsyncClient, url: str, typed: bool = True) -> int:
-    async with dta.Session(**KEYS, base_url=url, newest_base_url=url, http_client=client) as s:
-        records = report(s, fmt) if typed else report(s, fmt).rows()
-        return sum([1 async for _ in records])
+    """A Session's report, as a user iterates it: typed records, or ``.rows()``."""
+    count = 0
+    session = dta.Session(**KEYS, base_url=url, newest_base_url=url, http_client=client)
+    async with client, session:
+        async for _ in report(session, fmt) if typed else report(session, fmt).rows():
+            count += 1
+    return count
 
 
 def memory(fmt: str, data: bytes) -> Callable[[], Any]:
+    """``pull`` from a transport answering with ``data`` in 64 KiB chunks: no network."""
+
     async def chunks() -> AsyncIterator[bytes]:
         for start in range(0, len(data), CHUNK):
             yield data[start : start + CHUNK]
@@ -166,7 +171,10 @@ async def aiocsv(fmt: str, url: str, rows: int) -> int:
         httpx.AsyncClient(timeout=600) as client,
         client.stream("GET", target, params=params, headers=headers) as response,
     ):
-        return sum([1 async for _ in AsyncDictReader(Text(response))])
+        count = 0
+        async for _ in AsyncDictReader(Text(response)):
+            count += 1
+        return count
 
 
 async def pandas(fmt: str, url: str, rows: int) -> int:
@@ -255,9 +263,11 @@ def plot(results: list[dict[str, Any]], path: Path) -> None:
     peers = [r for r in results if r["section"] == "peers" and r["format"] == "csv"]
     names = [LABELS[r["side"]] for r in peers]
     figure, (speed, size) = plt.subplots(1, 2, figsize=(10, 3.2), layout="constrained")
-    speed.barh(names, [r["per_s"] / 1000 for r in peers], color="tab:blue")
+    speed.bar_label(speed.barh(names, [r["per_s"] / 1000 for r in peers]), fmt="%.0f")
+    speed.invert_yaxis()
     speed.set_xlabel("thousand records/s (more is better)")
-    size.barh(names, [max(r["peak_mb"], 0.1) for r in peers], color="tab:orange")
+    peaks = [max(r["peak_mb"], 0.1) for r in peers]
+    size.bar_label(size.barh(names, peaks, color="tab:orange"), fmt="%.0f")
     size.set_xscale("log")
     size.set_xlabel("peak RSS growth, MB (log; less is better)")
     size.set_yticks([])
