@@ -11,6 +11,7 @@ import datetime as dt
 import weakref
 from collections.abc import AsyncIterator, Iterator
 
+import _fixtures as fx
 import anyio
 import httpx
 import pytest
@@ -18,7 +19,7 @@ import respx
 from _fixtures import fast
 
 import dialogtech_async as dta
-from dialogtech_async.testing import CLICK_TO_CSV_FIELDS, CLICK_TO_CSV_HEADER
+from dialogtech_async.testing import CLICK_TO_CSV_HEADER
 
 LEGACY = "https://secure.dialogtech.com/ibp_api.php"
 LEADFLOW = "https://dialogtechapis.com/report/v1/leadflow/v2/history"
@@ -35,28 +36,7 @@ ROW_2 = (
     b'"192.168.1.1","ANSWER","ANSWER"'
 )
 SPEC_CSV = HEADER + ROW_1 + ROW_2  # the spec's example, no trailing newline
-KEYS = list(CLICK_TO_CSV_FIELDS)
-RAW_1 = dict(
-    zip(
-        KEYS,
-        [
-            "0001112222",
-            "Click to Call",
-            "",
-            "",
-            "On Call Number",
-            "Jan 13 2017 10:52 PM",
-            "5556667777",
-            "9",
-            "",
-            "",
-            "127.0.0.1",
-            "ANSWER",
-            "ANSWER",
-        ],
-        strict=True,
-    )
-)
+RAW_1 = fx.CSV_ROWS[0]  # the spec's first record, as a raw row
 
 
 class Body(httpx.AsyncByteStream):
