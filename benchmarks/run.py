@@ -3,10 +3,9 @@
     python benchmarks/run.py            # what `nox -s bench` runs: about 3 minutes on 2 cores
     python benchmarks/run.py --quick    # a smoke run, under 30 s
 
-Every measurement runs in a fresh process (``run.py --side SIDE FORMAT ROWS [URL]``), so
-its peak memory is its own: it prints its records, its best time of ``--repeat`` runs and
-its peak RSS growth (the high-water mark after the runs, reset first through
-``/proc/self/clear_refs`` on Linux, less the resident set before them). Bodies come from
+Every measurement runs in a fresh process (``run.py --side SIDE FORMAT ROWS [URL]``) that
+prints its best wall and CPU time of ``--repeat`` runs and its peak RSS growth (Linux's
+high-water mark, reset first, less the resident set before the runs). Bodies come from
 ``dialogtech_async.testing``: in memory from ``click_to_body``/``leadflow_body``, over
 loopback from the sandbox, which serves the same bytes from a process of its own.
 
@@ -186,9 +185,6 @@ async def pandas(fmt: str, url: str, rows: int) -> int:
     return len(pandas.read_csv(io.BytesIO(response.content)))
 
 
-PEERS = {"naive": naive, "aiocsv": aiocsv, "pandas": pandas}
-
-
 # --- one side, in its own process --------------------------------------------------------
 
 
@@ -208,16 +204,19 @@ def measure(side: str, fmt: str, rows: int, url: str, repeat: int) -> dict[str, 
         client = lambda: httpx.AsyncClient(params={"rows": str(rows)}, timeout=600)  # noqa: E731
         run = lambda: asyncio.run(pull(fmt, client(), url, typed=side == "ours"))  # noqa: E731
     else:
-        run = lambda: asyncio.run(PEERS[side](fmt, url, rows))  # noqa: E731
+        peer = {"naive": naive, "aiocsv": aiocsv, "pandas": pandas}[side]
+        run = lambda: asyncio.run(peer(fmt, url, rows))  # noqa: E731
     with contextlib.suppress(OSError):
         Path("/proc/self/clear_refs").write_text("5")  # resets the peak (VmHWM) on Linux
-    before, best = status_kb("VmRSS"), float("inf")
+    before, best, cpu = status_kb("VmRSS"), float("inf"), float("inf")
     for _ in range(repeat):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         count = run()
         best = min(best, time.perf_counter() - start)
+        cpu = min(cpu, time.process_time() - start_cpu)  # this process's CPU: less load-bound
     assert count == rows, f"{side} {fmt}: {count} records of {rows}"
-    return {"seconds": best, "per_s": rows / best, "peak_mb": (status_kb("VmHWM") - before) / 1024}
+    peak = (status_kb("VmHWM") - before) / 1024
+    return {"seconds": best, "per_s": rows / best, "per_cpu_s": rows / cpu, "peak_mb": peak}
 
 
 # --- the run -------------------------------------------------------------------------------
@@ -309,7 +308,7 @@ def main() -> None:
     )
     url = server.stdout.readline().strip() if server.stdout else ""
     results = []
-    print(f"{'section':11} {'side':7} {'format':6} {'rows':>9} {'records/s':>10} {'peak MB':>8}")
+    print("section     side    format      rows  records/s     /CPU-s  peak MB")
     try:
         for section, side, fmt, rows, repeat in plan(args.quick):
             command = [sys.executable, __file__, "--side", side, fmt, str(rows), url]
@@ -321,8 +320,8 @@ def main() -> None:
             result = {"section": section, "side": side, "format": fmt, "rows": rows}
             result.update(json.loads(out.stdout))
             results.append(result)
-            rate, peak = result["per_s"], result["peak_mb"]
-            print(f"{section:11} {side:7} {fmt:6} {rows:9,} {rate:10,.0f} {peak:8.1f}")
+            rate, cpu, peak = result["per_s"], result["per_cpu_s"], result["peak_mb"]
+            print(f"{section:11} {side:7} {fmt:6} {rows:9,} {rate:10,.0f} {cpu:10,.0f} {peak:8.1f}")
     finally:
         server.communicate()
     found = ratios(results)
