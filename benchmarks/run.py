@@ -1,6 +1,6 @@
 """Speed and memory of dialogtech-async against the bare parsers and the usual ways.
 
-    python benchmarks/run.py            # what `nox -s bench` runs: about 3 minutes on 2 cores
+    python benchmarks/run.py            # what `nox -s bench` runs: at most 3 minutes on 2 cores
     python benchmarks/run.py --quick    # a smoke run, under 30 s
 
 Every measurement runs in a fresh process (``run.py --side SIDE FORMAT ROWS [URL]``) that
