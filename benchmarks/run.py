@@ -236,21 +236,21 @@ def plan(quick: bool) -> list[tuple[str, str, str, int, int]]:
     return runs
 
 
-def ratios(results: list[dict[str, Any]]) -> dict[str, float]:
-    rate = {(r["section"], r["side"], r["format"]): r["per_s"] for r in results}
-    out = {}
+def ratios(results: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """Ours / the reference, by wall time ("s") and by this process's CPU time ("cpu_s")."""
+    pairs = {}
     for fmt in ("csv", "xml", "json"):
-        bare_rate = rate[("parser", "bare", fmt)]
-        out[f"parser {fmt}: ours / bare"] = rate[("parser", "memory", fmt)] / bare_rate
-        loopback = rate[("end to end", "ours", fmt)]
-        out[f"end to end {fmt}: loopback / bare"] = loopback / bare_rate
-        out[f"end to end {fmt}: loopback / memory"] = loopback / rate[("parser", "memory", fmt)]
+        bare, memory = ("parser", "bare", fmt), ("parser", "memory", fmt)
+        ours = ("end to end", "ours", fmt)
+        pairs[f"parser {fmt}: ours / bare"] = (memory, bare)
+        pairs[f"end to end {fmt}: loopback / bare"] = (ours, bare)
+        pairs[f"end to end {fmt}: loopback / memory"] = (ours, memory)
     for fmt, peers in (("csv", ("rows", "naive", "aiocsv", "pandas")), ("json", ("naive",))):
         for peer in peers:
-            out[f"peers {fmt}: ours / {peer}"] = (
-                rate[("peers", "ours", fmt)] / rate[("peers", peer, fmt)]
-            )
-    return out
+            pairs[f"peers {fmt}: ours / {peer}"] = (("peers", "ours", fmt), ("peers", peer, fmt))
+    by = {(r["section"], r["side"], r["format"]): r for r in results}
+    rate = lambda key, clock: by[key][f"per_{clock}"]  # noqa: E731
+    return {n: {c: rate(a, c) / rate(b, c) for c in ("s", "cpu_s")} for n, (a, b) in pairs.items()}
 
 
 def plot(results: list[dict[str, Any]], path: Path) -> None:
@@ -325,8 +325,9 @@ def main() -> None:
     finally:
         server.communicate()
     found = ratios(results)
+    print(f"{'ours / reference':36} {'wall':>6} {'CPU':>6}")
     for name, value in found.items():
-        print(f"{name:36} {value:6.2f}")
+        print(f"{name:36} {value['s']:6.2f} {value['cpu_s']:6.2f}")
     sections = {}
     sys.path.insert(0, str(BENCH))
     for path in sorted(BENCH.glob("bench_*.py")):
