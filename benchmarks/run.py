@@ -261,15 +261,16 @@ def plot(results: list[dict[str, Any]], path: Path) -> None:
 
     peers = [r for r in results if r["section"] == "peers" and r["format"] == "csv"]
     names = [LABELS[r["side"]] for r in peers]
-    figure, (speed, size) = plt.subplots(1, 2, figsize=(10, 3.2), layout="constrained")
+    figure, (speed, size) = plt.subplots(1, 2, sharey=True, figsize=(10, 3.2), layout="constrained")
     speed.bar_label(speed.barh(names, [r["per_s"] / 1000 for r in peers]), fmt="%.0f")
-    speed.invert_yaxis()
+    speed.invert_yaxis()  # ours on top (the axes are shared)
+    speed.set_xlim(right=max(r["per_s"] for r in peers) / 1000 * 1.15)
     speed.set_xlabel("thousand records/s (more is better)")
     peaks = [max(r["peak_mb"], 0.1) for r in peers]
     size.bar_label(size.barh(names, peaks, color="tab:orange"), fmt="%.0f")
     size.set_xscale("log")
+    size.set_xlim(right=max(peaks) * 4)  # room for the longest bar's label
     size.set_xlabel("peak RSS growth, MB (log; less is better)")
-    size.set_yticks([])
     figure.suptitle(f"CSV click-to report over loopback, {peers[0]['rows']:,} rows")
     figure.savefig(path, dpi=110)
 
