@@ -42,16 +42,8 @@ def types(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Speed and memory against the bare parsers and the naive way, in one run (7-8 min;
-    `nox -s bench -- --quick` for a smoke run, `-- --rows 1000000` for section 3 at 1M).
-    Writes benchmarks/results/latest.json and throughput_memory.png."""
-    session.install("-e", ".[test]", "aiocsv", "pandas", "matplotlib", "psutil")
+    """Speed and peak memory against the bare parsers and the usual ways, then every
+    benchmarks/bench_*.py section (about 3 minutes; `nox -s bench -- --quick`: under 30 s).
+    Writes benchmarks/results/latest.json and peers.png."""
+    session.install("-e", ".[test,sandbox]", "aiocsv", "pandas", "matplotlib")
     session.run("python", "benchmarks/run.py", *session.posargs)
-
-
-@nox.session
-def bench_instructions(session: nox.Session) -> None:
-    """Section 2 of the bench counted in instructions by callgrind (needs valgrind; about
-    7 minutes): the work streaming adds, whatever else the machine is doing."""
-    session.install("-e", ".[test]")
-    session.run("python", "benchmarks/instructions.py", *session.posargs)

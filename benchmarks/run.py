@@ -1,852 +1,349 @@
-"""Speed and memory against the bare-parser limits and the naive way, in one run.
+"""Speed and memory of dialogtech-async against the bare parsers and the usual ways.
 
-    python benchmarks/run.py                  # everything, 7-8 minutes on 2 cores
-    python benchmarks/run.py --quick          # a smoke run, ~1 minute
-    python benchmarks/run.py --rows 1000000   # section 3 at 1M rows as well (slower)
+    python benchmarks/run.py            # what `nox -s bench` runs: at most 3 minutes on 2 cores
+    python benchmarks/run.py --quick    # a smoke run, under 30 s
 
-Every comparison runs both sides on the same bytes in this one run; each side runs in a
-fresh process (``_worker.py``), so that its peak RSS growth is its own, and the sides
-alternate round by round, the best round of each counting (other processes may share
-the machine). The sandbox serves from a process of its own (``_sandbox.py``) over
-loopback. Sections:
+Every measurement runs in a fresh process (``run.py --side SIDE FORMAT ROWS [URL]``) that
+prints its best wall and CPU time of ``--repeat`` runs and its peak RSS growth (Linux's
+high-water mark, reset first, less the resident set before the runs). Bodies come from
+``dialogtech_async.testing``: in memory from ``click_to_body``/``leadflow_body``, over
+loopback from the sandbox, which serves the same bytes from a process of its own.
 
-1. parsers + converters in memory vs csv.reader / a minimal pyexpat dict builder /
-   ijson.items (``parsers.py``'s bodies and sides);
-2. Session pulls from the sandbox vs the same parser + converter on the same bytes in
-   memory; the target's ratio from pairs of runs in one process, with what the library
-   and the network each add (``_worker.paired``);
-3. vs the naive way (httpx get + csv.DictReader + the same typing), aiocsv over the
-   streamed body (typed and untyped) and pandas.read_csv;
-4. and 5. peak RSS growth and time to first record of a 1,000,000-row pull per format,
-   the naive way's beside it;
-6. 200 click_to_call and 50 small reports at once through one Session vs bare httpx;
-7. a 12-window bulk pull, 4 windows at a time, vs the windows one after another, with
-   50 ms latency per window.
+Sides: ``bare`` (csv.reader / a minimal expat dict builder / ijson.items on the body in
+memory), ``memory`` (a Session reading the body from memory through httpx.MockTransport:
+the library alone), ``ours`` (a Session pulling typed records over loopback), ``rows``
+(the same, ``Report.rows()``: untyped dicts), ``naive`` (httpx ``.get``, then
+csv.DictReader / ``json.loads`` on the whole body: untyped dicts), ``aiocsv``
+(AsyncDictReader over the streamed text) and ``pandas`` (``read_csv`` on the whole body).
 
-Prints tables, writes ``results/latest.json`` and ``results/throughput_memory.png``.
+Then every ``benchmarks/bench_*.py`` present runs as a section: its ``main(quick: bool)``
+prints its own table and may return a JSON-able value, kept in ``results/latest.json``
+under the file's name. A full run writes ``results/latest.json`` and ``results/peers.png``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import csv
+import datetime as dt
+import importlib
+import io
 import json
 import os
 import platform
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from statistics import median
 from typing import Any
+from xml.parsers import expat
+
+import httpx
+import ijson
+
+import dialogtech_async as dta
+from dialogtech_async import testing
 
 BENCH = Path(__file__).resolve().parent
-ROOT = BENCH.parent
-sys.path.insert(0, str(ROOT))  # benchmark the working tree, installed or not
-
-import httpx  # noqa: E402
-from _bodies import click_csv, click_xml, leadflow_json  # noqa: E402
-from _worker import request_for, rows_client  # noqa: E402
-from parsers import TARGETS as PARSER_TARGETS  # noqa: E402
-
 RESULTS = BENCH / "results"
-FORMATS = ("csv", "xml", "json")
-#: Children import the working tree and the benchmark modules.
-CHILD_ENV = {
-    **os.environ,
-    "PYTHONPATH": os.pathsep.join(
-        [str(ROOT), str(BENCH), *filter(None, [os.environ.get("PYTHONPATH")])]
-    ),
+START, END = dt.date(2024, 1, 1), dt.date(2024, 1, 31)
+LEAD_START, LEAD_END = dt.datetime(2024, 1, 1), dt.datetime(2024, 2, 1)
+KEYS = {
+    "access_key": testing.SANDBOX_ACCESS_KEY,
+    "secret_access_key": testing.SANDBOX_SECRET_ACCESS_KEY,
 }
-
-SIZES = {
-    # name: (full, quick)
-    "parser_rows": (200_000, 20_000),
-    "e2e_rows": (50_000, 20_000),
-    "rows": (200_000, 20_000),
-    "memory_rows": (1_000_000, 50_000),
-    "parser_rounds": (5, 1),
-    "rounds": (3, 1),
-    "e2e_rounds": (5, 1),
-    "e2e_pairs": (7, 1),
-    "repeat": (5, 1),
+TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xml": "text/xml; charset=iso-8859-1",
+    "json": "application/json",
 }
-#: Extra (small) row counts for the plot, ours and the naive way.
-SCALE_ROWS = {"csv": (10_000, 50_000), "xml": (10_000,), "json": (10_000, 50_000)}
-QUICK_SCALE_ROWS = {"csv": (2_000,), "xml": (2_000,), "json": (2_000,)}
+CHUNK = 64 * 1024  # what httpx reads from a socket at a time
 
 
-# --- processes -------------------------------------------------------------------------
+def body(fmt: str, rows: int) -> bytes:
+    if fmt == "json":
+        return testing.leadflow_body(LEAD_START, LEAD_END, rows=rows)
+    return testing.click_to_body(START, END, rows=rows, format=fmt)  # type: ignore[arg-type]
 
 
-@contextmanager
-def sandbox(*args: str) -> Iterator[str]:
-    """A sandbox server in its own process; yields its base URL, stops it on exit."""
-    process = subprocess.Popen(
-        [sys.executable, str(BENCH / "_sandbox.py"), *args],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        env=CHILD_ENV,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        url = process.stdout.readline().strip()
-        if not url.startswith("http://"):
-            raise RuntimeError(f"the sandbox did not start (it said {url!r})")
-        yield url
-    finally:
-        assert process.stdin is not None
-        process.stdin.close()  # the sandbox's signal to stop
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+# --- the sides: each returns the records it read -------------------------------------------
 
 
-def run_worker(spec: dict[str, Any], *wrapper: str) -> subprocess.CompletedProcess[str]:
-    """Run one spec in a fresh process, under ``wrapper`` (a command such as valgrind's)
-    if given; raise if it failed."""
-    done = subprocess.run(
-        [*wrapper, sys.executable, str(BENCH / "_worker.py"), json.dumps(spec)],
-        capture_output=True,
-        env=CHILD_ENV,
-        text=True,
-        check=False,
-    )
-    if done.returncode:
-        raise RuntimeError(f"worker {spec} failed:\n{done.stderr[-4000:]}")
-    return done
+def bare(fmt: str, data: bytes) -> int:
+    """The bare parser: rows (lists or dicts of str), nothing typed."""
+    if fmt == "csv":
+        return sum(1 for _ in csv.reader(io.StringIO(data.decode(), newline=""))) - 1
+    if fmt == "json":
+        return sum(1 for _ in ijson.items(data, "response.item", use_float=False))
+    record: dict[str, str] | None = None
+    field, text, count = "", "", 0
+
+    def start(tag: str, _attrs: object) -> None:
+        nonlocal record, field, text
+        if tag == "record":
+            record = {}
+        field, text = tag, ""
+
+    def chars(data: str) -> None:
+        nonlocal text
+        text += data
+
+    def end(tag: str) -> None:
+        nonlocal record, count
+        if tag == "record" and record is not None:
+            record, count = None, count + 1
+        elif record is not None:
+            record[field] = text
+
+    parser = expat.ParserCreate()
+    parser.buffer_text = True
+    parser.StartElementHandler, parser.CharacterDataHandler = start, chars
+    parser.EndElementHandler = end
+    parser.Parse(data, True)
+    return count
 
 
-def worker(spec: dict[str, Any]) -> dict[str, Any]:
-    """Run one spec in a fresh process; its result."""
-    done = run_worker(spec)
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
+def report(session: dta.Session, fmt: str) -> dta.Report[Any]:
+    if fmt == "json":
+        return session.leadflow_history(LEAD_START, LEAD_END)
+    return session.click_to_report(START, END, format=fmt)
 
 
-def warm(url: str, fmt: str, rows: int) -> None:
-    """Have the sandbox generate (and keep, to replay) a response before it is measured."""
-    target, params, headers = request_for(fmt, url)
-    with httpx.stream(
-        "GET", target, params={**params, "rows": str(rows)}, headers=headers, timeout=120
-    ) as response:
-        response.raise_for_status()
-        for _chunk in response.iter_raw():
-            pass
+async def pull(fmt: str, client: httpx.AsyncClient, url: str, typed: bool = True) -> int:
+    """A Session's report, as a user iterates it: typed records, or ``.rows()``."""
+    count = 0
+    session = dta.Session(**KEYS, base_url=url, newest_base_url=url, http_client=client)
+    async with client, session:
+        async for _ in report(session, fmt) if typed else report(session, fmt).rows():
+            count += 1
+    return count
 
 
-def received(url: str, fmt: str, rows: int, where: Path) -> tuple[Path, Path, list[int]]:
-    """Download a ``rows``-row report as a Session's client receives it (httpx's async
-    client, whose chunks may differ from the sync client's); save the body and
-    the sizes of the chunks it came in, for the in-memory sides. Returns both paths and
-    the sizes. (A client's chunks of one body vary with timing: these are one download's.)
-    """
-    target, params, headers = request_for(fmt, url)
+def memory(fmt: str, data: bytes) -> Callable[[], Any]:
+    """``pull`` from a transport answering with ``data`` in 64 KiB chunks: no network."""
 
-    async def download() -> list[bytes]:
-        async with (
-            rows_client(rows) as client,
-            client.stream("GET", target, params=params, headers=headers) as response,
-        ):
-            response.raise_for_status()
-            return [chunk async for chunk in response.aiter_bytes()]
+    async def chunks() -> AsyncIterator[bytes]:
+        for start in range(0, len(data), CHUNK):
+            yield data[start : start + CHUNK]
 
-    chunks = asyncio.run(download())
-    body, sizes = where / f"{fmt}.{rows}", where / f"{fmt}.{rows}.chunks"
-    body.write_bytes(b"".join(chunks))
-    lengths = [len(chunk) for chunk in chunks]
-    sizes.write_text(json.dumps(lengths))
-    return body, sizes, lengths
+    def answer(_: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"content-type": TYPES[fmt]}, content=chunks())
+
+    transport = httpx.MockTransport(answer)
+    return lambda: pull(fmt, httpx.AsyncClient(transport=transport), "http://memory.invalid")
 
 
-def best_of(specs: dict[str, dict[str, Any]], rounds: int) -> dict[str, dict[str, Any]]:
-    """Each spec ``rounds`` times, the sides alternating; per side the best rate, the
-    shortest time to first record and the largest peak growth seen."""
-    best: dict[str, dict[str, Any]] = {}
-    for _ in range(rounds):
-        for name, spec in specs.items():
-            result = worker(spec)
-            was = best.get(name)
-            if was is None:
-                best[name] = result
-                continue
-            if was["records"] != result["records"]:
-                raise RuntimeError(f"{name}: {was['records']} then {result['records']} records")
-            if result["per_s"] > was["per_s"]:
-                was.update(per_s=result["per_s"], seconds=result["seconds"], cpu_s=result["cpu_s"])
-            if result["ttfr_s"] is not None:
-                was["ttfr_s"] = min(was["ttfr_s"], result["ttfr_s"])
-            was["peak_mb"] = max(was["peak_mb"], result["peak_mb"])
-    for result in best.values():
-        result["rounds"] = rounds
-    return best
+def request(fmt: str, url: str, rows: int) -> tuple[str, dict[str, str], dict[str, str]]:
+    """What a user of the bare API would send (the spec's parameters, the sandbox's rows=)."""
+    if fmt == "json":
+        span = {"start_date": LEAD_START.isoformat(), "end_date": LEAD_END.isoformat()}
+        auth = {"Authorization": f"{KEYS['access_key']}:{KEYS['secret_access_key']}"}
+        return f"{url}/report/v1/leadflow/v2/history", {**span, "rows": str(rows)}, auth
+    query = {"action": "report.clickto", **KEYS, "start_date": "20240101", "end_date": "20240131"}
+    return f"{url}/ibp_api.php", {**query, "format": fmt, "rows": str(rows)}, {}
 
 
-def same_records(results: dict[str, dict[str, Any]], expected: int | None = None) -> int:
-    counts = {result["records"] for result in results.values()}
-    if expected is not None:
-        counts.add(expected)
-    if len(counts) != 1:
-        raise RuntimeError(f"the sides read different record counts: {counts}")
-    return counts.pop()
+async def naive(fmt: str, url: str, rows: int) -> int:
+    target, params, headers = request(fmt, url, rows)
+    async with httpx.AsyncClient(timeout=600) as client:
+        response = await client.get(target, params=params, headers=headers)
+    if fmt == "json":
+        return len(json.loads(response.content)["response"])
+    return sum(1 for _ in csv.DictReader(io.StringIO(response.text)))
 
 
-# --- reporting -------------------------------------------------------------------------
+async def aiocsv(fmt: str, url: str, rows: int) -> int:
+    from aiocsv import AsyncDictReader
+
+    class Text:  # the `async read(size)` aiocsv wants, over httpx's decoded text
+        def __init__(self, response: httpx.Response) -> None:
+            self.chunks = response.aiter_text()
+
+        async def read(self, _size: int) -> str:
+            return await anext(self.chunks, "")
+
+    target, params, headers = request(fmt, url, rows)
+    async with (
+        httpx.AsyncClient(timeout=600) as client,
+        client.stream("GET", target, params=params, headers=headers) as response,
+    ):
+        count = 0
+        async for _ in AsyncDictReader(Text(response)):
+            count += 1
+        return count
 
 
-class Targets:
-    """Every target of the issue: measured, the bound, met or not."""
+async def pandas(fmt: str, url: str, rows: int) -> int:
+    import pandas
 
-    def __init__(self) -> None:
-        self.rows: list[dict[str, Any]] = []
-
-    def check(self, name: str, measured: float, bound: float, *, at_least: bool) -> str:
-        met = measured >= bound if at_least else measured <= bound
-        self.rows.append(
-            {
-                "target": name,
-                "measured": round(measured, 4),
-                "bound": f"{'>=' if at_least else '<='} {bound:g}",
-                "met": met,
-            }
-        )
-        return "met" if met else "MISSED"
+    target, params, headers = request(fmt, url, rows)
+    async with httpx.AsyncClient(timeout=600) as client:
+        response = await client.get(target, params=params, headers=headers)
+    return len(pandas.read_csv(io.BytesIO(response.content)))
 
 
-def table(title: str, header: list[str], rows: list[list[Any]]) -> None:
-    cells = [[_cell(value) for value in row] for row in rows]
-    widths = [max(len(h), *(len(row[i]) for row in cells)) for i, h in enumerate(header)]
-    print(f"\n{title}")
-    print(
-        "  ".join(
-            h.ljust(w) if i == 0 else h.rjust(w)
-            for i, (h, w) in enumerate(zip(header, widths, strict=True))
-        )
-    )
-    for row in cells:
-        print(
-            "  ".join(
-                c.ljust(w) if i == 0 else c.rjust(w)
-                for i, (c, w) in enumerate(zip(row, widths, strict=True))
-            )
-        )
-    sys.stdout.flush()
+# --- one side, in its own process --------------------------------------------------------
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value)
+def status_kb(key: str) -> int:
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith(key + ":"))
 
 
-def ms(seconds: float | None) -> float | None:
-    return None if seconds is None else 1000 * seconds
+def measure(side: str, fmt: str, rows: int, url: str, repeat: int) -> dict[str, Any]:
+    if side in ("bare", "memory"):
+        data = body(fmt, rows)
+        run: Callable[[], int] = lambda: bare(fmt, data)  # noqa: E731
+        if side == "memory":
+            coroutine = memory(fmt, data)
+            run = lambda: asyncio.run(coroutine())  # noqa: E731
+    elif side in ("ours", "rows"):
+        client = lambda: httpx.AsyncClient(params={"rows": str(rows)}, timeout=600)  # noqa: E731
+        run = lambda: asyncio.run(pull(fmt, client(), url, typed=side == "ours"))  # noqa: E731
+    else:
+        peer = {"naive": naive, "aiocsv": aiocsv, "pandas": pandas}[side]
+        run = lambda: asyncio.run(peer(fmt, url, rows))  # noqa: E731
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")  # resets the peak (VmHWM) on Linux
+    before, best, cpu = status_kb("VmRSS"), float("inf"), float("inf")
+    for _ in range(repeat):
+        start, start_cpu = time.perf_counter(), time.process_time()
+        count = run()
+        best = min(best, time.perf_counter() - start)
+        cpu = min(cpu, time.process_time() - start_cpu)  # this process's CPU: less load-bound
+    assert count == rows, f"{side} {fmt}: {count} records of {rows}"
+    peak = (status_kb("VmHWM") - before) / 1024
+    return {"seconds": best, "per_s": rows / best, "per_cpu_s": rows / cpu, "peak_mb": peak}
 
 
-def side_row(
-    name: str, result: dict[str, Any], reference: dict[str, Any] | None, *more: Any
-) -> list[Any]:
-    ratio = None if reference is None else result["per_s"] / reference["per_s"]
-    return [name, result["per_s"], ratio, result["peak_mb"], ms(result["ttfr_s"]), *more]
+# --- the run -------------------------------------------------------------------------------
 
 
-SIDE_HEADER = ["side", "records/s", "ratio", "peak RSS MB", "first rec ms"]
-
-
-# --- sections --------------------------------------------------------------------------
-
-
-def parsers_in_memory(rows: int, rounds: int, tmp: Path, targets: Targets) -> dict[str, Any]:
-    """1. Our parser + converter vs the bare parser, on the same bytes in memory."""
-    makers = {"csv": click_csv, "xml": click_xml, "json": leadflow_json}
-    references = {
-        "csv": "csv.reader",
-        "xml": "pyexpat dict builder",
-        "json": "ijson.items yajl2_c",
-    }
-    out: dict[str, Any] = {"rows": rows}
-    table_rows = []
-    for fmt in FORMATS:
-        body = tmp / f"parser.{fmt}"
-        body.write_bytes(makers[fmt](rows))
-        specs = {
-            side: {"kind": "mem", "impl": side, "format": fmt, "body": str(body)}
-            for side in ("reference", "parser")
-        }
-        results = best_of(specs, rounds)
-        same_records(results, rows)
-        ratio = results["parser"]["per_s"] / results["reference"]["per_s"]
-        verdict = targets.check(
-            f"1. typed {fmt} / {references[fmt]}", ratio, PARSER_TARGETS[fmt], at_least=True
-        )
-        table_rows.append(side_row(f"{fmt}: {references[fmt]}", results["reference"], None, "", ""))
-        table_rows.append(
-            side_row(
-                f"{fmt}: ours, typed",
-                results["parser"],
-                results["reference"],
-                f">= {PARSER_TARGETS[fmt]}",
-                verdict,
-            )
-        )
-        out[fmt] = {**results, "ratio": ratio, "target": PARSER_TARGETS[fmt]}
-    table(
-        f"1. Parsers + converters in memory, {rows:,} rows",
-        [*SIDE_HEADER, "target", ""],
-        table_rows,
-    )
-    return out
-
-
-def end_to_end(
-    url: str, rows: int, rounds: int, pairs: int, tmp: Path, targets: Targets
-) -> dict[str, Any]:
-    """2. Session pulls over loopback vs the same parser + converter on the same bytes, in
-    the chunks a client receives them in (the target's reference), in 64 KiB and in
-    16 KiB (a TLS record a read): rates, memory and first records from processes of
-    their own (best rounds); and the ratio the target checks from ``pairs`` pairs of runs
-    in one process (``_worker.paired``), with what the library and the network each add."""
-    out: dict[str, Any] = {"rows": rows}
-    table_rows, added_rows = [], []
-    of_pairs = f"{pairs} pair{'s' if pairs != 1 else ''}"
-    for fmt in FORMATS:
-        body, sizes, chunks = received(url, fmt, rows, tmp)
-        memory = {"kind": "mem", "impl": "session_stack", "format": fmt, "body": str(body)}
-        net = {"kind": "net", "impl": "ours", "format": fmt, "rows": rows, "base_url": url}
-        results = best_of(
-            {
-                "memory": {**memory, "chunks": str(sizes)},
-                "memory_64k": memory,
-                "memory_16k": {**memory, "chunk_size": 16 * 1024},
-                "session": net,
-            },
-            rounds,
-        )
-        same_records(results, rows)
-        paired = worker(
-            {
-                "kind": "paired",
-                "format": fmt,
-                "rows": rows,
-                "base_url": url,
-                "body": str(body),
-                "chunks": str(sizes),
-                "pairs": pairs,
-            }
-        )
-        split = paired_split(paired["pairs"])
-        name = "leadflow_history" if fmt == "json" else f"click_to_report {fmt}"
-        verdict = targets.check(
-            f"2. {name} streamed / in memory (paired in one process)",
-            split["ratio"],
-            0.85,
-            at_least=True,
-        )
-        reference = results["memory"]
-        table_rows += [
-            side_row(
-                f"{fmt}: parser+converter, in memory, {len(chunks)} chunks as received",
-                reference,
-                None,
-                "",
-                "",
-            ),
-            side_row(
-                f"{fmt}: the same, in 64 KiB chunks", results["memory_64k"], reference, "", ""
-            ),
-            side_row(
-                f"{fmt}: the same, in 16 KiB chunks", results["memory_16k"], reference, "", ""
-            ),
-            side_row(
-                f"{fmt}: Session.{name.split()[0]}, loopback", results["session"], reference, "", ""
-            ),
-        ]
-        low, high = split["ratio_range"]
-        table_rows.append(
-            [
-                f"{fmt}: in memory and Session paired in one process, median of {of_pairs}",
-                rows / split["ms"]["streamed"] * 1000,
-                split["ratio"],
-                None,
-                None,
-                ">= 0.85",
-                f"{verdict} (pairs {low:.3f}-{high:.3f})",
-            ]
-        )
-        added_rows.append(
-            [
-                fmt,
-                split["ms"]["memory"],
-                split["ms"]["streamed"],
-                split["ms"]["replayed"],
-                split["ms"]["received"],
-                split["rest_ms"],
-                split["library"],
-                split["network"],
-                split["without_library"],
-            ]
-        )
-        out[fmt] = {
-            **results,
-            "paired": {**split, "pairs": paired["pairs"]},
-            "ratio": split["ratio"],
-            "ratio_best_rounds": results["session"]["per_s"] / reference["per_s"],
-            "ratio_to_64k": results["session"]["per_s"] / results["memory_64k"]["per_s"],
-            "chunks": len(chunks),
-            "body_bytes": sum(chunks),
-        }
-    table(
-        f"2. End to end from the sandbox vs the same bytes in memory, {rows:,} rows",
-        [*SIDE_HEADER, "target", ""],
-        table_rows,
-    )
-    table(
-        f"2. What streaming adds to the decoder, medians of {of_pairs} in one process:"
-        " replayed = the Session on the same chunks from memory (no network); received ="
-        " httpx alone, nothing parsed (no library); rest = streamed - replayed - received",
-        [
-            "format",
-            "in memory ms",
-            "streamed ms",
-            "replayed ms",
-            "received ms",
-            "rest ms",
-            "ratio, library alone",
-            "ratio, network alone",
-            "ratio, library's share at 0",
-        ],
-        added_rows,
-    )
-    return out
-
-
-def paired_split(pairs: list[dict[str, float]]) -> dict[str, Any]:
-    """Each pair split on its own, then the median over the pairs of each figure (a pair
-    the machine slowed on one side moves the median little): every side's ms; the
-    target's ratio, in memory / streamed (and its range); the ratio with the library's
-    streaming alone, in memory / replayed (no network); with the network's alone, in
-    memory / (in memory + received) (nothing parsed); the rest, the ms streamed takes
-    beyond replayed + received; and the ratio the streamed side would have if the
-    library's share (replayed - in memory) were nothing."""
-    ratios = [p["memory"] / p["streamed"] for p in pairs]
-
-    def middle(figure: Any) -> float:
-        return median(figure(p) for p in pairs)
-
-    return {
-        "ms": {side: 1000 * middle(lambda p, side=side: p[side]) for side in pairs[0]},
-        "ratio": median(ratios),
-        "ratio_range": [min(ratios), max(ratios)],
-        "library": middle(lambda p: p["memory"] / p["replayed"]),
-        "network": middle(lambda p: p["memory"] / (p["memory"] + p["received"])),
-        "rest_ms": middle(lambda p: 1000 * (p["streamed"] - p["replayed"] - p["received"])),
-        "without_library": middle(
-            lambda p: p["memory"] / (p["streamed"] - p["replayed"] + p["memory"])
-        ),
-    }
-
-
-NAIVE_SIDES = {
-    "ours": "ours: Session.click_to_report, typed",
-    "naive": "naive: httpx get + csv.DictReader + typing",
-    "aiocsv": "aiocsv.AsyncDictReader (streamed) + typing",
-    "ours_rows": "ours: Report.rows(), untyped",
-    "aiocsv_rows": "aiocsv.AsyncDictReader, untyped",
-    "pandas": "pandas.read_csv, whole body",
-}
-
-
-def against_others(url: str, rows: int, rounds: int, targets: Targets) -> dict[str, Any]:
-    """3. The same CSV pull: ours, the naive way, aiocsv, pandas."""
-    warm(url, "csv", rows)
-    specs = {
-        side: {"kind": "net", "impl": side, "format": "csv", "rows": rows, "base_url": url}
-        for side in NAIVE_SIDES
-    }
-    results = best_of(specs, rounds)
-    same_records(results, rows)
-    ours, naive = results["ours"], results["naive"]
-    speed = ours["per_s"] / naive["per_s"]
-    memory = ours["peak_mb"] / naive["peak_mb"]
-    typed = ours["per_s"] / results["aiocsv"]["per_s"]
-    untyped = results["ours_rows"]["per_s"] / results["aiocsv_rows"]["per_s"]
-    table_rows = []
-    for side, label in NAIVE_SIDES.items():
-        reference = {"ours": naive, "aiocsv": naive, "ours_rows": results["aiocsv_rows"]}.get(side)
-        table_rows.append(side_row(label, results[side], reference))
-    table(
-        f"3. A CSV pull of {rows:,} rows, ours vs the other ways"
-        " (ratio: typed to the naive way, untyped to aiocsv's)",
-        SIDE_HEADER,
-        table_rows,
-    )
-    label = f"at {rows:,} rows"
-    checks = [
-        (f"3. csv records/s ours / naive, {label}", speed, 1.0, True),
-        (f"3. csv peak RSS ours / naive, {label}", memory, 0.2, False),
-        (f"3. csv typed records/s ours / aiocsv typed, {label}", typed, 1.0, True),
-        (f"3. csv untyped records/s Report.rows() / aiocsv untyped, {label}", untyped, 1.0, True),
+def plan(quick: bool) -> list[tuple[str, str, str, int, int]]:
+    """(section, side, format, rows, repeat) for every measurement."""
+    n, big, mid, repeat = (5_000, 20_000, 5_000, 1) if quick else (100_000, 1_000_000, 200_000, 3)
+    runs = []
+    for fmt in ("csv", "xml", "json"):
+        runs += [("parser", "bare", fmt, n, repeat), ("parser", "memory", fmt, n, repeat)]
+        runs += [("end to end", "ours", fmt, n, repeat)]
+    runs += [
+        ("peers", side, "csv", big, 1) for side in ("ours", "rows", "naive", "aiocsv", "pandas")
     ]
-    for name, measured, bound, at_least in checks:
-        print(
-            f"  {name}: {measured:.3g} ({targets.check(name, measured, bound, at_least=at_least)})"
-        )
-    return {
-        "rows": rows,
-        **results,
-        "ratios": {
-            "ours_over_naive_per_s": speed,
-            "ours_over_naive_peak": memory,
-            "ours_over_aiocsv_typed": typed,
-            "rows_over_aiocsv_untyped": untyped,
-        },
-    }
+    runs += [("peers", side, "json", mid, 1) for side in ("ours", "naive")]
+    return runs
 
 
-def memory_and_latency(url: str, rows: int, targets: Targets) -> dict[str, Any]:
-    """4. and 5.: one pull of ``rows`` rows per format and side, each in a fresh process."""
-    out: dict[str, Any] = {"rows": rows}
-    table_rows = []
-    for fmt in FORMATS:
-        warm(url, fmt, rows)
-        specs = {
-            side: {"kind": "net", "impl": side, "format": fmt, "rows": rows, "base_url": url}
-            for side in ("ours", "naive")
-        }
-        results = best_of(specs, 1)
-        same_records(results, rows)
-        ours, naive = results["ours"], results["naive"]
-        share = ours["ttfr_s"] / ours["seconds"]
-        naive_how = {"csv": "csv.DictReader", "xml": "ElementTree", "json": "json.loads"}[fmt]
-        table_rows.append(side_row(f"{fmt}: ours, streamed", ours, naive, 100 * share))
-        table_rows.append(
-            side_row(
-                f"{fmt}: naive, whole body + {naive_how}",
-                naive,
-                None,
-                100 * naive["ttfr_s"] / naive["seconds"],
-            )
-        )
-        targets.check(
-            f"4. {fmt} peak RSS growth MB, {rows:,} rows", ours["peak_mb"], 64, at_least=False
-        )
-        targets.check(
-            f"5. {fmt} first record / whole pull, {rows:,} rows", share, 0.01, at_least=False
-        )
-        if fmt != "xml":
-            targets.check(
-                f"3. {fmt} records/s ours / naive, {rows:,} rows",
-                ours["per_s"] / naive["per_s"],
-                1.0,
-                at_least=True,
-            )
-            targets.check(
-                f"3. {fmt} peak RSS ours / naive, {rows:,} rows",
-                ours["peak_mb"] / naive["peak_mb"],
-                0.2,
-                at_least=False,
-            )
-        out[fmt] = {**results, "ttfr_share": share}
-    table(
-        f"4./5. Memory and first record, {rows:,} rows per format (one pull each;"
-        " ratio to the naive way)",
-        [*SIDE_HEADER, "first rec % of pull"],
-        table_rows,
-    )
-    return out
+def ratios(results: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """Ours / the reference, by wall time ("s") and by this process's CPU time ("cpu_s")."""
+    pairs = {}
+    for fmt in ("csv", "xml", "json"):
+        bare, memory = ("parser", "bare", fmt), ("parser", "memory", fmt)
+        ours = ("end to end", "ours", fmt)
+        pairs[f"parser {fmt}: ours / bare"] = (memory, bare)
+        pairs[f"end to end {fmt}: loopback / bare"] = (ours, bare)
+        pairs[f"end to end {fmt}: loopback / memory"] = (ours, memory)
+    for fmt, peers in (("csv", ("rows", "naive", "aiocsv", "pandas")), ("json", ("naive",))):
+        for peer in peers:
+            pairs[f"peers {fmt}: ours / {peer}"] = (("peers", "ours", fmt), ("peers", peer, fmt))
+    by = {(r["section"], r["side"], r["format"]): r for r in results}
+    rate = lambda key, clock: by[key][f"per_{clock}"]  # noqa: E731
+    return {n: {c: rate(a, c) / rate(b, c) for c in ("s", "cpu_s")} for n, (a, b) in pairs.items()}
 
 
-def scale(url: str, sizes: dict[str, tuple[int, ...]], rounds: int) -> list[dict[str, Any]]:
-    """Ours and the naive way at a few more (small) row counts, for the plot."""
-    points = []
-    for fmt, counts in sizes.items():
-        for rows in counts:
-            warm(url, fmt, rows)
-            specs = {
-                side: {"kind": "net", "impl": side, "format": fmt, "rows": rows, "base_url": url}
-                for side in ("ours", "naive")
-            }
-            results = best_of(specs, rounds)
-            same_records(results, rows)
-            points.extend(_point(fmt, side, rows, result) for side, result in results.items())
-    return points
-
-
-def _point(fmt: str, side: str, rows: int, result: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "format": fmt,
-        "side": side,
-        "rows": rows,
-        "per_s": result["per_s"],
-        "peak_mb": result["peak_mb"],
-    }
-
-
-def concurrency(url: str, repeat: int, targets: Targets) -> dict[str, Any]:
-    """6. 200 click_to_call + 50 small reports at once, ours vs bare httpx."""
-    spec = {
-        "kind": "concurrency",
-        "base_url": url,
-        "calls": 200,
-        "reports": 50,
-        "report_rows": REPORT_ROWS,
-        "connections": 20,
-        "repeat": repeat,
-    }
-    result = worker(spec)
-    ours, bare = result["ours"], result["bare"]
-    wall = ours["seconds"] / bare["seconds"]
-    cpu = ours["cpu_s"] / bare["cpu_s"]
-    table(
-        f"6. {result['requests']} requests at once (200 click_to_call, 50 reports of"
-        f" {REPORT_ROWS} rows), 20 connections, best of {repeat}",
-        ["side", "wall s", "wall ms/request", "client CPU ms/request"],
-        [
-            [
-                "ours: one Session",
-                ours["seconds"],
-                ours["wall_per_request_ms"],
-                ours["cpu_per_request_ms"],
-            ],
-            [
-                "bare httpx + same parser",
-                bare["seconds"],
-                bare["wall_per_request_ms"],
-                bare["cpu_per_request_ms"],
-            ],
-        ],
-    )
-    for name, measured in (("wall", wall), ("client CPU", cpu)):
-        label = f"6. {name} per request ours / bare httpx"
-        print(f"  {label}: {measured:.3g} ({targets.check(label, measured, 1.2, at_least=False)})")
-    targets.check(
-        "6. all 250 requests succeed", 1.0 if result["all_succeeded"] else 0.0, 1, at_least=True
-    )
-    return {**result, "wall_ratio": wall, "cpu_ratio": cpu}
-
-
-def bulk(url: str, repeat: int, targets: Targets) -> dict[str, Any]:
-    """7. 12 windows, 4 at a time, 50 ms latency each, vs one after another."""
-    spec = {"kind": "bulk", "base_url": url, "windows": 12, "concurrency": 4, "repeat": repeat}
-    result = worker(spec)
-    seconds = result["seconds"]
-    sequential = seconds["sequential"]
-    table(
-        f"7. Bulk: 12 windows of {BULK_ROWS} rows, 50 ms latency each, best of {repeat}",
-        ["way", "seconds", "records/s", "speed-up"],
-        [
-            [name, seconds[key], result["records"] / seconds[key], sequential / seconds[key]]
-            for name, key in (
-                ("one window after another", "sequential"),
-                ("window=, concurrency=4, inside async with", "async_with"),
-                ("window=, concurrency=4, bare async for", "bare_async_for"),
-            )
-        ],
-    )
-    speedup = sequential / seconds["async_with"]
-    label = "7. bulk (async with) speed-up over sequential"
-    print(f"  {label}: {speedup:.3g} ({targets.check(label, speedup, 3.0, at_least=True)})")
-    # What a window costs beyond its latency (the client's and the sandbox's work), and
-    # the speed-up if every latency but the first were hidden and that work still ran
-    # window after window (it partly overlaps: the sandbox has a CPU of its own).
-    work = sequential / 12 - BULK_LATENCY
-    bound = sequential / (BULK_LATENCY + 12 * work)
-    print(
-        f"  a window's work beyond its latency: {1000 * work:.1f} ms; all latencies but the"
-        f" first hidden, that work not overlapped: {bound:.2g}x"
-    )
-    return {
-        **result,
-        "speedup_async_with": speedup,
-        "speedup_bare_async_for": sequential / seconds["bare_async_for"],
-        "window_work_s": work,
-        "speedup_if_work_bound": bound,
-    }
-
-
-#: The largest responses the main sandbox keeps to replay (section 4's 1M-row bodies:
-#: 170 MB of CSV, 640 MB of XML, 850 MB of JSON).
-REPLAY_MB = 1536
-#: Rows of a "small report" (the main sandbox's default) and of a bulk window.
-REPORT_ROWS = 100
-BULK_ROWS = 1000
-BULK_LATENCY = 0.05
-
-
-# --- the machine, the plot, the whole run ----------------------------------------------
-
-
-def machine() -> dict[str, Any]:
-    model = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        model = platform.processor() or model
-    return {
-        "nproc": os.cpu_count(),
-        "cpu": model,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "loadavg_at_start": _loadavg(),
-    }
-
-
-def _loadavg() -> list[float] | None:
-    try:
-        return [round(x, 2) for x in os.getloadavg()]
-    except OSError:
-        return None
-
-
-def plot(points: list[dict[str, Any]], memory_bound: float, where: Path, title: str) -> None:
+def plot(results: list[dict[str, Any]], path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, (speed, memory) = plt.subplots(1, 2, figsize=(11, 5))
-    colors = {"csv": "tab:blue", "json": "tab:orange", "xml": "tab:green"}
-    names = {"ours": "ours (streamed)", "naive": "naive (whole body)"}
-    for fmt in ("csv", "json", "xml"):
-        for side, style in (("ours", "o-"), ("naive", "s--")):
-            mine = sorted(
-                (p for p in points if p["format"] == fmt and p["side"] == side),
-                key=lambda p: p["rows"],
-            )
-            if len(mine) < 2:
-                continue
-            xs = [p["rows"] for p in mine]
-            label = f"{fmt}, {names[side]}"
-            speed.plot(xs, [p["per_s"] / 1000 for p in mine], style, color=colors[fmt], label=label)
-            memory.plot(
-                xs, [max(p["peak_mb"], 0.1) for p in mine], style, color=colors[fmt], label=label
-            )
-    speed.set(
-        xscale="log",
-        xlabel="rows in the report",
-        ylabel="typed records/s (thousands)",
-        title="Throughput",
-    )
-    speed.set_ylim(bottom=0)
-    memory.axhline(memory_bound, color="grey", linestyle=":", linewidth=1)
-    memory.annotate(
-        f"{memory_bound:g} MB target",
-        (0.72, memory_bound),
-        xycoords=("axes fraction", "data"),
-        va="bottom",
-        color="grey",
-    )
-    memory.set(
-        xscale="log",
-        yscale="log",
-        xlabel="rows in the report",
-        ylabel="peak RSS growth (MB)",
-        title="Peak memory",
-    )
-    for axes in (speed, memory):
-        axes.grid(True, which="major", alpha=0.3)
-    handles, labels = speed.get_legend_handles_labels()
-    figure.legend(handles, labels, loc="lower center", ncol=3, fontsize=8, frameon=False)
-    figure.suptitle(title, fontsize=10)
-    figure.tight_layout(rect=(0, 0.1, 1, 1))
-    figure.savefig(where, dpi=110)
-    plt.close(figure)
+    peers = [r for r in results if r["section"] == "peers" and r["format"] == "csv"]
+    names = [LABELS[r["side"]] for r in peers]
+    figure, (speed, size) = plt.subplots(1, 2, sharey=True, figsize=(10, 3.2), layout="constrained")
+    speed.bar_label(speed.barh(names, [r["per_s"] / 1000 for r in peers]), fmt="%.0f")
+    speed.invert_yaxis()  # ours on top (the axes are shared)
+    speed.set_xlim(right=max(r["per_s"] for r in peers) / 1000 * 1.15)
+    speed.set_xlabel("thousand records/s (more is better)")
+    peaks = [max(r["peak_mb"], 0.1) for r in peers]
+    size.bar_label(size.barh(names, peaks, color="tab:orange"), fmt="%.0f")
+    size.set_xscale("log")
+    size.set_xlim(right=max(peaks) * 4)  # room for the longest bar's label
+    size.set_xlabel("peak RSS growth, MB (log; less is better)")
+    figure.suptitle(f"CSV click-to report over loopback, {peers[0]['rows']:,} rows")
+    figure.savefig(path, dpi=110)
+
+
+LABELS = {
+    "ours": "dialogtech-async, typed",
+    "rows": "dialogtech-async .rows()",
+    "naive": "httpx .get + csv.DictReader",
+    "aiocsv": "aiocsv AsyncDictReader",
+    "pandas": "httpx .get + pandas.read_csv",
+}
 
 
 def main() -> None:
     options = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    options.add_argument("--quick", action="store_true", help="small sizes, one round: a smoke run")
-    for name, (full, quick) in SIZES.items():
-        options.add_argument(
-            f"--{name.replace('_', '-')}",
-            type=int,
-            help=f"default {full:,} ({quick:,} with --quick)",
-        )
-    options.add_argument("--json", type=Path, default=RESULTS / "latest.json")
-    options.add_argument("--plot", type=Path, default=RESULTS / "throughput_memory.png")
+    options.add_argument("--quick", action="store_true", help="small sizes, one run each")
+    options.add_argument("--side", nargs="+", help=argparse.SUPPRESS)  # SIDE FORMAT ROWS [URL]
+    options.add_argument("--repeat", type=int, default=1, help=argparse.SUPPRESS)
+    options.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = options.parse_args()
-    size = {
-        name: getattr(args, name) or (quick if args.quick else full)
-        for name, (full, quick) in SIZES.items()
-    }
-    started = time.perf_counter()
-    targets = Targets()
-    results: dict[str, Any] = {"machine": machine(), "sizes": size, "quick": args.quick}
-    print(
-        f"machine: {results['machine']['nproc']} CPUs, {results['machine']['cpu']},"
-        f" Python {results['machine']['python']}; sizes: {size}"
+    if args.serve:  # the sandbox, until our parent closes the pipe
+        with testing.serve_in_thread() as sandbox:
+            print(sandbox.base_url, flush=True)
+            sys.stdin.read()
+        return
+    if args.side:
+        side, fmt, rows, *url = args.side
+        print(json.dumps(measure(side, fmt, int(rows), url[0] if url else "", args.repeat)))
+        return
+    began = time.perf_counter()
+    server = subprocess.Popen(
+        [sys.executable, __file__, "--serve"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
-    scale_rows = QUICK_SCALE_ROWS if args.quick else SCALE_ROWS
-    with tempfile.TemporaryDirectory(prefix="dta-bench-") as tmp:
-        results["parsers"] = parsers_in_memory(
-            size["parser_rows"], size["parser_rounds"], Path(tmp), targets
-        )
-        with sandbox("--rows", str(REPORT_ROWS), "--replay-mb", str(REPLAY_MB)) as url:
-            results["end_to_end"] = end_to_end(
-                url, size["e2e_rows"], size["e2e_rounds"], size["e2e_pairs"], Path(tmp), targets
+    url = server.stdout.readline().strip() if server.stdout else ""
+    results = []
+    print("section     side    format      rows  records/s     /CPU-s  peak MB")
+    try:
+        for section, side, fmt, rows, repeat in plan(args.quick):
+            command = [sys.executable, __file__, "--side", side, fmt, str(rows), url]
+            out = subprocess.run(
+                [*command, "--repeat", str(repeat)], capture_output=True, text=True
             )
-            results["others"] = against_others(url, size["rows"], size["rounds"], targets)
-            results["memory"] = memory_and_latency(url, size["memory_rows"], targets)
-            results["concurrency"] = concurrency(url, size["repeat"], targets)
-            points = scale(url, scale_rows, size["rounds"])
-    with sandbox("--rows", str(BULK_ROWS), "--latency", str(BULK_LATENCY)) as url:
-        results["bulk"] = bulk(url, size["repeat"], targets)
-    for side in ("ours", "naive"):
-        points.append(_point("csv", side, size["rows"], results["others"][side]))
-        for fmt in FORMATS:  # last: at the same row count, the 1M-row pull's point wins
-            points.append(_point(fmt, side, size["memory_rows"], results["memory"][fmt][side]))
-    unique = {(p["format"], p["side"], p["rows"]): p for p in points}
-    results["scale"] = [unique[key] for key in sorted(unique)]
-    results["targets"] = targets.rows
-    results["machine"]["loadavg_at_end"] = _loadavg()
-    results["seconds"] = time.perf_counter() - started
-
-    targets.rows.sort(key=lambda t: t["target"].split(".")[0])  # by section, stable
-    table(
-        "Targets",
-        ["target", "measured", "bound", ""],
-        [
-            [t["target"], t["measured"], t["bound"], "met" if t["met"] else "MISSED"]
-            for t in targets.rows
-        ],
-    )
-    met = sum(t["met"] for t in targets.rows)
-    print(f"\n{met} of {len(targets.rows)} targets met; {results['seconds']:.0f} s in all")
-
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(_rounded(results), indent=1) + "\n")
-    m = results["machine"]
-    plot(
-        results["scale"],
-        64,
-        args.plot,
-        f"dialogtech-async, {m['nproc']} CPUs {m['cpu']}, Python {m['python']}",
-    )
-    print(f"wrote {args.json} and {args.plot}")
-
-
-def _rounded(value: Any) -> Any:
-    """Numbers to 4 significant digits: the JSON stays small and readable."""
-    if isinstance(value, float):
-        return float(f"{value:.4g}")
-    if isinstance(value, dict):
-        return {key: _rounded(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_rounded(item) for item in value]
-    return value
+            if out.returncode:
+                raise SystemExit(f"{side} {fmt} failed:\n{out.stderr}")
+            result = {"section": section, "side": side, "format": fmt, "rows": rows}
+            result.update(json.loads(out.stdout))
+            results.append(result)
+            rate, cpu, peak = result["per_s"], result["per_cpu_s"], result["peak_mb"]
+            print(f"{section:11} {side:7} {fmt:6} {rows:9,} {rate:10,.0f} {cpu:10,.0f} {peak:8.1f}")
+    finally:
+        server.communicate()
+    found = ratios(results)
+    print(f"{'ours / reference':36} {'wall':>6} {'CPU':>6}")
+    for name, value in found.items():
+        print(f"{name:36} {value['s']:6.2f} {value['cpu_s']:6.2f}")
+    sections = {}
+    sys.path.insert(0, str(BENCH))
+    for path in sorted(BENCH.glob("bench_*.py")):
+        print(f"\n## {path.stem}")
+        sections[path.stem] = importlib.import_module(path.stem).main(args.quick)
+    if not args.quick:  # a smoke run's numbers are not worth keeping
+        machine = (
+            f"{platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+        )
+        record = {"date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+        record |= {"machine": machine, "load_average": os.getloadavg()}
+        record |= {"results": results, "ratios": found, "sections": sections}
+        (RESULTS / "latest.json").write_text(json.dumps(record, indent=1) + "\n")
+        plot(results, RESULTS / "peers.png")
+    print(f"\n{time.perf_counter() - began:.0f} s")
 
 
 if __name__ == "__main__":

@@ -65,7 +65,7 @@ __all__ = [
     "__version__",
 ]
 
-# Show `dialogtech_async.Session`, not `dialogtech_async._session.Session`, in reprs and docs.
+# Show `dialogtech_async.Session`, not `dialogtech_async._dialogtech.Session`, in reprs and docs.
 for _name in __all__:
     _obj = globals()[_name]
     if isinstance(_obj, type):

@@ -344,7 +344,7 @@ class Session(BaseSession):
             )
             return LegacyErrorGuard(items(inner), expect=format)
 
-        def one(first: dt.date, last: dt.date) -> Stream[ClickToRecord]:
+        def stream_between(first: dt.date, last: dt.date) -> Stream[ClickToRecord]:
             dates = {"start_date": first.strftime("%Y%m%d"), "end_date": last.strftime("%Y%m%d")}
             return self._stream(
                 self._url(LEGACY_PATH),
@@ -355,8 +355,10 @@ class Session(BaseSession):
             )
 
         if window is None:
-            return Report(one(start, end))
-        return windowed(one, split_windows(start, end, window, max_windows), concurrency, on_error)
+            return Report(stream_between(start, end))
+        return windowed(
+            stream_between, split_windows(start, end, window, max_windows), concurrency, on_error
+        )
 
     @overload
     def leadflow_history(
@@ -449,7 +451,9 @@ class Session(BaseSession):
         if active is not None:
             params["active"] = "1" if check.flag(active, "active") else "0"
 
-        def one(first: dt.datetime | None, last: dt.datetime | None) -> Stream[LeadFlowCall]:
+        def stream_between(
+            first: dt.datetime | None, last: dt.datetime | None
+        ) -> Stream[LeadFlowCall]:
             dates = (
                 {}
                 if first is None or last is None
@@ -465,10 +469,12 @@ class Session(BaseSession):
             )
 
         if window is None:
-            return Report(one(*ranges[0]) if ranges else one(None, None))
+            return Report(stream_between(*ranges[0]) if ranges else stream_between(None, None))
         if not ranges:
             raise ValidationError("window needs start_date and end_date", parameter="window")
-        return windowed(one, split_windows(*ranges[0], window, max_windows), concurrency, on_error)
+        return windowed(
+            stream_between, split_windows(*ranges[0], window, max_windows), concurrency, on_error
+        )
 
 
 def _csv_parser(charset: str | None) -> CSVParser:

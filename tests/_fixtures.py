@@ -13,9 +13,19 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+import dialogtech_async as dta
+from dialogtech_async.testing import CLICK_TO_CSV_FIELDS, LEADFLOW_FIELDS
 
 FIXTURES = Path(__file__).parent / "fixtures"
+SessionT = TypeVar("SessionT", bound="dta.Session | dta.InfinitySession")
+
+
+def fast(session: SessionT, max_retries: int = 2) -> SessionT:
+    """Millisecond retry waits; set before creating Reports (they capture the policy)."""
+    session._retry = dta.RetryPolicy(max_retries=max_retries, backoff_base=0.001, max_backoff=0.01)
+    return session
 
 
 def read(name: str) -> bytes:
@@ -52,21 +62,9 @@ def parse_until_error(parser: Any, chunks: Iterable[bytes]) -> tuple[list[Any], 
 
 # --- Click-to Report (spec/dialogtech-click-to-report.md, "Example Response") ---------
 
-CSV_HEADER: Sequence[str] = (
-    "Caller ID",
-    "Name",
-    "Page",
-    "Ref",
-    "Click Description",
-    "Click Date/Time",
-    "Number Connected",
-    "Call Duration",
-    "Referral Keywords",
-    "Referral Domain",
-    "IP Address",
-    "Call 1 Result",
-    "Call 2 Result",
-)
+# The sandbox's names are the one copy: tests/testing/test_sandbox_legacy.py checks its header
+# against the spec byte for byte, and test_records.py checks the records' fields against both.
+CSV_HEADER: Sequence[str] = CLICK_TO_CSV_FIELDS
 # The XML example's child tags of <record>, in the order of its DTD.
 XML_TAGS: Sequence[str] = (
     "Caller_ID",
@@ -166,42 +164,8 @@ LATIN1_XML_EXTRA_ROW = dict(
 
 # --- LeadFlow History (spec/dialogtech-leadflow-history-report.md, "API Response") ----
 
-LEADFLOW_KEYS: Sequence[str] = (
-    "call_date",
-    "set_name",
-    "affiliate",
-    "phone_label",
-    "affiliate_number",
-    "advertiser",
-    "offer",
-    "transfer_number",
-    "caller_id",
-    "lead_status",
-    "entered_zip",
-    "lf_state",
-    "first_name",
-    "last_name",
-    "street_address",
-    "city",
-    "state",
-    "zipcode",
-    "reroute",
-    "repeat_affiliate_caller",
-    "affiliate_cap",
-    "offer_qualified",
-    "offer_price",
-    "affiliate_qualified",
-    "affiliate_price",
-    "margin",
-    "talk_minutes",
-    "talk_seconds",
-    "total_minutes",
-    "total_seconds",
-    "call_duration",
-    "recording_link",
-    "contest_qualification",
-    "sid",
-)
+# The sandbox's keys (see CSV_HEADER); test_parser_json.py checks them against the spec's example.
+LEADFLOW_KEYS: Sequence[str] = LEADFLOW_FIELDS
 
 # --- Infinity real-time Active Call (spec/infinity-reports-api-v2-real-time.txt) ------
 

@@ -22,6 +22,7 @@ from urllib.parse import quote, quote_plus
 import httpx
 import pytest
 import respx
+from _fixtures import fast
 
 import dialogtech_async as dta
 
@@ -52,14 +53,6 @@ def spellings(secret: str) -> set[str]:
     """The ways a secret can be written: raw, quoted, and as httpx puts it in a query."""
     in_query = str(httpx.QueryParams({"k": secret}))[len("k=") :]
     return {secret, quote(secret, safe=""), quote_plus(secret), in_query}
-
-
-def fast(
-    session: dta.Session | dta.InfinitySession, max_retries: int = 2
-) -> dta.Session | dta.InfinitySession:
-    """Millisecond retry waits; set before creating Reports (they capture the policy)."""
-    session._retry = dta.RetryPolicy(max_retries=max_retries, backoff_base=0.001, max_backoff=0.01)
-    return session
 
 
 def assert_clean(text: str, secrets: set[str]) -> None:

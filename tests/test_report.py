@@ -11,23 +11,22 @@ import datetime as dt
 import weakref
 from collections.abc import AsyncIterator, Iterator
 
+import _fixtures as fx
 import anyio
 import httpx
 import pytest
 import respx
+from _fixtures import fast
 
 import dialogtech_async as dta
+from dialogtech_async.testing import CLICK_TO_CSV_HEADER
 
 LEGACY = "https://secure.dialogtech.com/ibp_api.php"
 LEADFLOW = "https://dialogtechapis.com/report/v1/leadflow/v2/history"
 AK, SK = "ak-public-1234", "sk-secret-5678"
 START, END = dt.date(2017, 1, 1), dt.date(2017, 1, 31)
 
-HEADER = (
-    b'"Caller ID","Name","Page","Ref","Click Description","Click Date/Time","Number Connected",'
-    b'"Call Duration","Referral Keywords","Referral Domain","IP Address","Call 1 Result",'
-    b'"Call 2 Result"\n'
-)
+HEADER = CLICK_TO_CSV_HEADER + b"\n"
 ROW_1 = (
     b'"0001112222","Click to Call","","","On Call Number","Jan 13 2017 10:52 PM","5556667777",'
     b'"9","","","127.0.0.1","ANSWER","ANSWER"\n'
@@ -37,42 +36,7 @@ ROW_2 = (
     b'"192.168.1.1","ANSWER","ANSWER"'
 )
 SPEC_CSV = HEADER + ROW_1 + ROW_2  # the spec's example, no trailing newline
-KEYS = [
-    "Caller ID",
-    "Name",
-    "Page",
-    "Ref",
-    "Click Description",
-    "Click Date/Time",
-    "Number Connected",
-    "Call Duration",
-    "Referral Keywords",
-    "Referral Domain",
-    "IP Address",
-    "Call 1 Result",
-    "Call 2 Result",
-]
-RAW_1 = dict(
-    zip(
-        KEYS,
-        [
-            "0001112222",
-            "Click to Call",
-            "",
-            "",
-            "On Call Number",
-            "Jan 13 2017 10:52 PM",
-            "5556667777",
-            "9",
-            "",
-            "",
-            "127.0.0.1",
-            "ANSWER",
-            "ANSWER",
-        ],
-        strict=True,
-    )
-)
+RAW_1 = fx.CSV_ROWS[0]  # the spec's first record, as a raw row
 
 
 class Body(httpx.AsyncByteStream):
@@ -94,12 +58,6 @@ class Body(httpx.AsyncByteStream):
 
     async def aclose(self) -> None:
         self.closed = True
-
-
-def fast(session: dta.Session, max_retries: int = 2) -> dta.Session:
-    """Millisecond retry waits; set before creating Reports (they capture the policy)."""
-    session._retry = dta.RetryPolicy(max_retries=max_retries, backoff_base=0.001, max_backoff=0.01)
-    return session
 
 
 @pytest.fixture

@@ -17,30 +17,22 @@ import anyio
 import httpx
 import pytest
 import respx
+from _fixtures import fast
 
 import dialogtech_async as dta
 from dialogtech_async._retry import is_retryable_status, retry_after
+from dialogtech_async.testing import CLICK_TO_CSV_HEADER
 
 LEGACY = "https://secure.dialogtech.com/ibp_api.php"
 LEADFLOW = "https://dialogtechapis.com/report/v1/leadflow/v2/history"
 INFINITY = "https://api.infinitycloud.com/reports/v2/igrps/1/pbxActiveCalls"
 AK, SK = "ak-public-1234", "sk-secret-5678"
 START, END = dt.date(2017, 1, 1), dt.date(2017, 1, 2)
-CSV = (
-    b'"Caller ID","Name","Page","Ref","Click Description","Click Date/Time","Number Connected",'
-    b'"Call Duration","Referral Keywords","Referral Domain","IP Address","Call 1 Result",'
-    b'"Call 2 Result"\n'
+CSV = CLICK_TO_CSV_HEADER + (
+    b"\n"
     b'"0001112222","Click to Call","","","On Call Number","Jan 13 2017 10:52 PM","5556667777",'
     b'"9","","","127.0.0.1","ANSWER","ANSWER"'
 )
-
-
-def fast(
-    session: dta.Session | dta.InfinitySession, max_retries: int = 2
-) -> dta.Session | dta.InfinitySession:
-    """Millisecond retry waits; set before creating Reports (they capture the policy)."""
-    session._retry = dta.RetryPolicy(max_retries=max_retries, backoff_base=0.001, max_backoff=0.01)
-    return session
 
 
 @pytest.fixture

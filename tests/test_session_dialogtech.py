@@ -20,6 +20,7 @@ import httpx
 import pytest
 import respx
 import sniffio
+from _fixtures import fast
 
 import dialogtech_async as dta
 
@@ -175,12 +176,6 @@ def report_params(start: str = "20170101", end: str = "20170131", **more: str) -
     return legacy_params(
         action="report.clickto", start_date=start, end_date=end, format="csv", **more
     )
-
-
-def fast(session: dta.Session, max_retries: int = 2) -> dta.Session:
-    """Millisecond retry waits; set before creating Reports (they capture the policy)."""
-    session._retry = dta.RetryPolicy(max_retries=max_retries, backoff_base=0.001, max_backoff=0.01)
-    return session
 
 
 @pytest.fixture(autouse=True)

@@ -16,6 +16,7 @@ import anyio
 import pytest
 import respx
 import sniffio
+from _fixtures import fast
 
 import dialogtech_async as dta
 
@@ -71,12 +72,6 @@ ADVANCED_ROW: dict[str, Any] = {
     "pt_gclid": "abc123",
     "c_customer": "gold",
 }
-
-
-def fast(session: dta.InfinitySession, max_retries: int = 2) -> dta.InfinitySession:
-    """Millisecond retry waits; set before creating Reports (they capture the policy)."""
-    session._retry = dta.RetryPolicy(max_retries=max_retries, backoff_base=0.001, max_backoff=0.01)
-    return session
 
 
 @pytest.fixture(autouse=True)

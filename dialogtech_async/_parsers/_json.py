@@ -40,7 +40,7 @@ def _c_items_coro(target: Any, prefix: str) -> Any:
     call a stage they recognise by its type directly; a bound method they call as Python
     code, once per JSON event, which made the push pipeline run at 0.4 of
     ``ijson.items``. Handing each stage the next stage itself keeps the events in C: as
-    fast as ``ijson.items`` (benchmarks/parsers.py).
+    fast as ``ijson.items`` (benchmarks/run.py).
     """
     backend = ijson.get_backend("yajl2_c")
     items = backend.items_basecoro(target, prefix)

@@ -30,10 +30,13 @@ from ._app import (
 )
 from ._data import (
     CLICK_TO_CSV_FIELDS,
+    CLICK_TO_CSV_HEADER,
     CLICK_TO_XML_TAGS,
     INFINITY_REFERENCE_TIME,
     LEADFLOW_FIELDS,
+    click_to_body,
     click_to_rows,
+    leadflow_body,
     leadflow_row_for_sid,
     leadflow_rows,
 )
@@ -53,6 +56,7 @@ from ._server import RunningSandbox, serve, serve_in_thread
 
 __all__ = [
     "CLICK_TO_CSV_FIELDS",
+    "CLICK_TO_CSV_HEADER",
     "CLICK_TO_XML_TAGS",
     "INFINITY_REFERENCE_TIME",
     "LEADFLOW_FIELDS",
@@ -75,8 +79,10 @@ __all__ = [
     "SandboxConfig",
     "SlowAnswer",
     "TruncatedBody",
+    "click_to_body",
     "click_to_rows",
     "create_app",
+    "leadflow_body",
     "leadflow_row_for_sid",
     "leadflow_rows",
     "legacy_error_body",

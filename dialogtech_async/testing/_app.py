@@ -501,7 +501,7 @@ class SandboxApp:
     def _leadflow_rows(self, req: _Request) -> Iterable[_data.LeadFlowRow]:
         sid = req.param("sid")
         if sid is not None:
-            row = _data.lead_row_for_sid(self.config.seed, sid)
+            row = _data.LeadFlowRow.for_sid(self.config.seed, sid)
             return [] if row is None else [row]
         if req.param("start_date") is None or req.param("end_date") is None:
             raise _Invalid("start_date and end_date or sid are required")

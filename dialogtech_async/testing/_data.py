@@ -31,7 +31,9 @@ __all__ = [
     "CLICK_TO_XML_TAIL",
     "INFINITY_REFERENCE_TIME",
     "LEADFLOW_FIELDS",
+    "click_to_body",
     "click_to_rows",
+    "leadflow_body",
     "leadflow_row_for_sid",
     "leadflow_rows",
 ]
@@ -427,6 +429,18 @@ class LeadFlowRow:
             (start, self.call_date.encode(), self.template.middle, self.sid.encode(), b'"}')
         )
 
+    @classmethod
+    def for_sid(cls, seed: int, sid: str) -> LeadFlowRow | None:
+        """The row of this seed that ``sid`` names, or None when none carries it."""
+        if len(sid) != 20:
+            return None
+        try:
+            secs, i = int(sid[:8], 16), int(sid[8:16], 16)
+        except ValueError:
+            return None
+        row = _lead_row(_lead_pool(seed), _mix64(_mix64(seed ^ _LEAD_SALT) ^ i), i, secs)
+        return row if row.sid == sid.lower() else None
+
 
 def to_eastern(value: dt.datetime) -> dt.datetime:
     """Naive US Eastern wall time (aware values are converted, naive ones kept)."""
@@ -479,18 +493,6 @@ def iter_leadflow(
         yield _lead_row(pool, h, i, base + i * span // rows)
 
 
-def lead_row_for_sid(seed: int, sid: str) -> LeadFlowRow | None:
-    """The row a sid names, or None when no row of this seed carries it."""
-    if len(sid) != 20:
-        return None
-    try:
-        secs, i = int(sid[:8], 16), int(sid[8:16], 16)
-    except ValueError:
-        return None
-    row = _lead_row(_lead_pool(seed), _mix64(_mix64(seed ^ _LEAD_SALT) ^ i), i, secs)
-    return row if row.sid == sid.lower() else None
-
-
 def leadflow_rows(
     start_date: dt.datetime,
     end_date: dt.datetime,
@@ -509,8 +511,33 @@ def leadflow_rows(
 
 def leadflow_row_for_sid(sid: str, *, seed: int = 0) -> dict[str, JSONValue] | None:
     """The LeadFlow object the sandbox returns for ``sid=``, or None."""
-    row = lead_row_for_sid(seed, sid)
+    row = LeadFlowRow.for_sid(seed, sid)
     return None if row is None else row.as_dict()
+
+
+def click_to_body(
+    start_date: dt.date,
+    end_date: dt.date,
+    *,
+    rows: int,
+    format: Literal["csv", "xml"] = "csv",
+    seed: int = 0,
+) -> bytes:
+    """The whole click-to report body the sandbox sends for these arguments, in one piece
+    (for benchmarks and parser tests that want the bytes without a server)."""
+    found = iter_click_to(seed, start_date, end_date, rows)
+    if format == "csv":
+        return CLICK_TO_CSV_HEADER + b"".join(b"\n" + row.csv() for row in found)
+    return CLICK_TO_XML_HEAD + b"".join(row.xml() for row in found) + CLICK_TO_XML_TAIL
+
+
+def leadflow_body(
+    start_date: dt.datetime, end_date: dt.datetime, *, rows: int, seed: int = 0
+) -> bytes:
+    """The whole LeadFlow history body the sandbox sends for these arguments, in one piece."""
+    start, end = to_eastern(start_date), to_eastern(end_date)
+    found = b",\n".join(row.json() for row in iter_leadflow(seed, start, end, rows))
+    return b'{"response": [\n' + found + b"\n]}" if found else b'{"response": []}'
 
 
 # --- Infinity real time ----------------------------------------------------------------
