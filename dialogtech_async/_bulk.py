@@ -105,6 +105,16 @@ class BulkReport(Generic[T]):
         return sum(window.report.bytes_read for window in self._windows)
 
     @property
+    def windows_total(self) -> int:
+        """The number of windows the range was split into."""
+        return len(self._windows)
+
+    @property
+    def windows_done(self) -> int:
+        """Windows whose body has been read to its end (or that were closed)."""
+        return sum(window.report._done for window in self._windows)
+
+    @property
     def content_length(self) -> int | None:
         """Unknown for a bulk pull (each window reports its own)."""
         return None
