@@ -269,25 +269,15 @@ def _open_report(
             return session.pbx_active_calls(args.igrp, args.tz, args.exclude_pii)
         return session.pbx_user_status(args.igrp, args.tz, args.sort)
     report: Report[Any] | BulkReport[Any]
+    bulk: dict[str, Any] = {"window": args.window, "concurrency": args.concurrency}
     if args.command == "click-to-report":
         report = session.click_to_report(
-            args.start,
-            args.end,
-            args.format,
-            click_id=args.click_id,
-            ref=args.ref,
-            window=args.window,
-            concurrency=args.concurrency,
+            args.start, args.end, args.format, click_id=args.click_id, ref=args.ref, **bulk
         )
-        return report
-    report = session.leadflow_history(
-        args.start,
-        args.end,
-        sid=args.sid,
-        set_id=args.set_id,
-        window=args.window,
-        concurrency=args.concurrency,
-    )
+    else:
+        report = session.leadflow_history(
+            args.start, args.end, sid=args.sid, set_id=args.set_id, **bulk
+        )
     return report
 
 

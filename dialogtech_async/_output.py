@@ -28,6 +28,7 @@ import attrs
 import msgspec
 
 from ._exceptions import ValidationError
+from ._records import _EMPTY
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -41,9 +42,14 @@ FORMATS[".parquet"] = "parquet"
 
 def _plain_mapping(value: Any) -> Any:
     """msgspec's hook for what it does not know: the records' read-only mappings."""
+    if value is _EMPTY:  # most records' ``extra``: no dict() through the Mapping ABC
+        return _NO_ITEMS
     if isinstance(value, Mapping):
         return dict(value)
     raise TypeError(f"cannot write a {type(value).__name__} as JSON")
+
+
+_NO_ITEMS: dict[str, Any] = {}  # only read by the encoder
 
 
 _ENCODER = msgspec.json.Encoder(enc_hook=_plain_mapping)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -28,8 +29,11 @@ COMPRESSION = "zstd"
 class ParquetSink:
     """Collects batches into row groups of ``ROW_GROUP_ROWS`` and writes each when full.
 
-    ``close()`` writes the rest and the footer; the file is then a valid Parquet file of
-    every row written, whether or not the report was complete.
+    A row group is encoded and compressed by a thread of its own (pyarrow lets go of the
+    GIL), so the next one is parsed meanwhile; at most one is being written while the next
+    fills, which bounds memory at two row groups. ``close()`` writes the rest and the
+    footer; the file is then a valid Parquet file of every row written, whether or not
+    the report was complete.
     """
 
     def __init__(self, file: BinaryIO | str, schema: pa.Schema) -> None:
@@ -40,6 +44,8 @@ class ParquetSink:
         self._pending: list[pa.RecordBatch] = []
         self._rows = 0
         self._closed = False
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="dialogtech-parquet")
+        self._writing: Future[None] | None = None
 
     def write(self, batch: pa.RecordBatch) -> None:
         """Add a batch; a full row group is written at once."""
@@ -50,10 +56,17 @@ class ParquetSink:
             self._flush()
 
     def _flush(self) -> None:
+        self._wait()  # the row group before, and its error if it failed
         if self._pending:
             table = self._pa.Table.from_batches(self._pending)
-            self._writer.write_table(table, row_group_size=max(self._rows, 1))
             self._pending, self._rows = [], 0
+            size = max(table.num_rows, 1)
+            self._writing = self._thread.submit(self._writer.write_table, table, size)
+
+    def _wait(self) -> None:
+        writing, self._writing = self._writing, None
+        if writing is not None:
+            writing.result()
 
     def close(self) -> None:
         """Write the rows held back and the footer (once)."""
@@ -61,7 +74,9 @@ class ParquetSink:
             self._closed = True
             try:
                 self._flush()
+                self._wait()
             finally:
+                self._thread.shutdown(wait=True)
                 self._writer.close()
 
 
