@@ -30,6 +30,8 @@ from ._report import Report
 
 #: Exit status after Ctrl-C, as shells report a SIGINT death.
 EXIT_INTERRUPTED = 130
+#: Exit status when standard output's reader goes away, as shells report a SIGPIPE death.
+EXIT_BROKEN_PIPE = 141
 #: Records handed to the writer at once: large enough that encoding runs in C for
 #: long stretches, small enough that Ctrl-C loses nothing already received.
 WRITE_BATCH = 2048
@@ -334,6 +336,11 @@ def main(argv: list[str] | None = None) -> int:
                 output.schema = arrow_schema(record_type)
         with _endpoints(args) as config:
             message = asyncio.run(_run(args, config, output))
+    except BrokenPipeError:  # `--out - | head`: the reader has what it wanted
+        if output is None or output.path is not None:
+            raise
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no flush error
+        return EXIT_BROKEN_PIPE
     except KeyboardInterrupt:
         kept = _kept(output)
         print(f"\ninterrupted{f': {kept}' if kept else ''}", file=sys.stderr)

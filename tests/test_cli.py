@@ -21,7 +21,7 @@ import respx
 
 import dialogtech_async
 from dialogtech_async import _progress
-from dialogtech_async._cli import EXIT_INTERRUPTED, main
+from dialogtech_async._cli import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, main
 from dialogtech_async.testing import (
     SANDBOX_ACCESS_KEY,
     SANDBOX_SECRET_ACCESS_KEY,
@@ -345,3 +345,27 @@ def test_csv_and_jsonl_hold_the_same_values(tmp_path: Path) -> None:
                 assert json.loads(row[name]) == value
             else:
                 assert row[name] == ("" if value is None else str(value)), name
+
+
+def test_parquet_without_pyarrow_says_what_to_install(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # `import pyarrow` fails
+    out = tmp_path / "r.parquet"
+    assert main([*REPORT, "--rows", "10", "--out", str(out)]) == 1
+    assert "pip install 'dialogtech-async[arrow]'" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_reader_that_stops_early_ends_the_pull_quietly() -> None:
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    command = [sys.executable, "-m", "dialogtech_async", *REPORT, "--rows", "300000", "--out", "-"]
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+    ) as child:
+        assert child.stdout is not None
+        json.loads(child.stdout.readline())  # `| head -1`
+        child.stdout.close()
+        _, stderr = child.communicate(timeout=120)
+    assert child.returncode == EXIT_BROKEN_PIPE
+    assert b"Traceback" not in stderr
