@@ -157,6 +157,12 @@ class BulkReport(Generic[T]):
         """Iterate ``pyarrow.RecordBatch``es, window after window in date order (see
         ``Report.arrow_batches``); ``records_yielded`` counts rows."""
         require_pyarrow()
+        if any(window.report._decoder is not None for window in self._windows):
+            # A window's reader (inside `async with`) already decodes records.
+            raise RuntimeError(
+                "arrow_batches() must be called before the pull starts reading: right after"
+                " `async with`, or instead of it"
+            )
         self._arrow = True
         for window in self._windows:
             window.report._mode = "arrow"

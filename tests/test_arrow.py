@@ -315,3 +315,12 @@ def test_rows_before_a_malformed_body_come_first() -> None:
     assert batch.column("caller_id").to_pylist() == ["1", "2"]
     with pytest.raises(dta.ResponseFormatError):
         decoder.close()
+
+
+async def test_arrow_batches_after_records_started_is_refused(server: RunningSandbox) -> None:
+    async with session(server) as s:
+        bulk = s.click_to_report(START, END, window=dt.timedelta(days=7))
+        async with bulk:
+            await anext(aiter(bulk))  # records are being read
+            with pytest.raises(RuntimeError, match="before the pull starts"):
+                bulk.arrow_batches()
