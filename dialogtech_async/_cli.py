@@ -151,11 +151,11 @@ def _parser() -> argparse.ArgumentParser:
     leadflow.add_argument("--sid", help="one call, by its sid")
     leadflow.add_argument("--set-id", type=INTEGER, help="only this LeadFlow set")
     call = command(commands, "click-to-call", "place a click-to-call (a real call)", [common])
-    call.add_argument("--phone", required=True, help="the number to call first")
-    call.add_argument("--id", required=True, help="the number to connect it to")
+    call.add_argument("--phone", required=True, help="the number to call (phone_to_call)")
+    call.add_argument("--id", required=True, help="the other number of the call (id)")
     call.add_argument(
         "--type", type=int, choices=(1, 2), default=1,
-        help="1: --id is a phone number; 2: --id is a call-flow id (default: 1)",
+        help="which number is dialled first: 1, --phone; 2, --id (default: 1)",
     )  # fmt: skip
     call.add_argument("--page", help="the page the call came from, for reports")
     call.add_argument("--ref", help="your reference, for reports")

@@ -143,8 +143,9 @@ class Report(Generic[T]):
         return self._generator("rows")
 
     def arrow_batches(self) -> AsyncIterator[pa.RecordBatch]:
-        """Iterate ``pyarrow.RecordBatch``es, one per parsed chunk, built column-wise from
-        the parser's rows (no record object is made). The schema and the values are the
+        """Iterate ``pyarrow.RecordBatch``es as the body arrives (a network chunk's rows,
+        at least 256 of them unless the body ends), built column-wise from the parser's
+        rows (no record object is made). The schema and the values are the
         typed records' (see ``dialogtech_async._arrow`` for the type mapping);
         ``records_yielded`` counts rows. Needs the ``[arrow]`` extra.
         """
