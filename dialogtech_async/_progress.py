@@ -61,12 +61,12 @@ class Progress:
         self._show(report)
 
     def _show(self, report: Pull) -> None:
-        figures = summary(report.records_yielded, report.bytes_read, self.elapsed)
         done = windows(report)
         if self._rich and self._bar is None:
             self._bar = _rich_bar(self._stream, bulk=done is not None)
             self._rich = self._bar is not None
         if self._bar is None:
+            figures = summary(report.records_yielded, report.bytes_read, self.elapsed)
             ahead = f"  windows {done[0]}/{done[1]}" if done else ""
             self._stream.write(figures + ahead + "\n")
             self._stream.flush()
@@ -74,6 +74,12 @@ class Progress:
         if self._task is None:
             self._task = self._bar.add_task("pull", total=done[1] if done else None, figures="")
             self._bar.start()
+        # Shorter than the plain line (bytes in MB), so that the bar fits 80 columns.
+        rate = report.records_yielded / max(self.elapsed, 1e-9)
+        figures = (
+            f"{report.records_yielded:,} records  {report.bytes_read / 1e6:,.1f} MB"
+            f"  {rate:,.0f} rec/s  {self.elapsed:.1f} s"
+        )
         self._bar.update(self._task, completed=done[0] if done else 0, figures=figures)
 
     def stop(self, report: Pull | None = None) -> None:
@@ -99,9 +105,8 @@ def _rich_bar(stream: TextIO, *, bulk: bool) -> Any:
     columns: list[Any] = [progress.SpinnerColumn(), progress.TextColumn("{task.fields[figures]}")]
     if bulk:
         columns += [
-            progress.BarColumn(),
-            progress.MofNCompleteColumn(),
-            progress.TextColumn("windows, ETA"),
-            progress.TimeRemainingColumn(),
+            progress.BarColumn(bar_width=12),
+            progress.TextColumn("{task.completed}/{task.total} windows"),
+            progress.TimeRemainingColumn(compact=True),
         ]
     return progress.Progress(*columns, console=Console(file=stream), refresh_per_second=10)
