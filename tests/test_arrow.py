@@ -324,3 +324,14 @@ async def test_arrow_batches_after_records_started_is_refused(server: RunningSan
             await anext(aiter(bulk))  # records are being read
             with pytest.raises(RuntimeError, match="before the pull starts"):
                 bulk.arrow_batches()
+
+
+@pytest.mark.anyio
+async def test_arrow_and_parquet_under_each_backend(
+    server: RunningSandbox, tmp_path: Path, anyio_backend: str
+) -> None:
+    async with session(server) as s:
+        table = await s.click_to_report(START, END, window=dt.timedelta(days=10)).to_arrow()
+        rows = await dta.write_parquet(s.click_to_report(START, END), tmp_path / "r.parquet")
+    assert table.num_rows == 4 * 700
+    assert rows == pq.read_metadata(tmp_path / "r.parquet").num_rows == 700
