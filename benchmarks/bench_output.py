@@ -3,10 +3,9 @@ each against typed iteration of the same pull, in one run.
 
     python benchmarks/bench_output.py [--rows 1000000] [--rounds 3]
 
-The sandbox's click-to report (CSV) is made once and served from a file by http.server
-(the sides measure the client). Each side runs in a fresh process with
-pyarrow imported, rounds interleaved; its best round counts (records/s; peak RSS above
-what it held before the pull). Public API only: the CLI runs by its entry point.
+The sandbox's click-to report (CSV), made once, is served from a file by http.server.
+Each side runs in a fresh process (pyarrow started), rounds interleaved; its best round
+counts: records/s, peak RSS above the pre-pull level. Public API only.
 """
 
 from __future__ import annotations
