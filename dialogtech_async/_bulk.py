@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import deque
-from collections.abc import AsyncGenerator, Callable, Sequence
-from typing import Any, Literal, TypeVar
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import anyio
 import attrs
 
+from ._arrow import arrow_items, require_pyarrow, table_of
 from ._exceptions import DialogTechError, StreamInterruptedError, ValidationError
 from ._lifetime import PullLifetime
 from ._stream import State, Stream
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 T = TypeVar("T")
 D = TypeVar("D", dt.date, dt.datetime)
@@ -95,9 +99,12 @@ class BulkReport(PullLifetime[T]):
             )
         check_on_error(on_error)
         super().__init__()
+        if not windows:
+            raise ValidationError("a bulk pull needs at least one window", parameter="window")
         self._windows = [_Window(start, end, stream) for start, end, stream in windows]
         self._concurrency = concurrency
         self._on_error = on_error
+        self._arrow = False  # handing out Arrow record batches, not records
         #: Records handed to the caller so far.
         self.records_yielded = 0
         #: Windows skipped (``on_error="skip"``): (start, end, error), in date order.
@@ -110,6 +117,22 @@ class BulkReport(PullLifetime[T]):
     def bytes_read(self) -> int:
         """Body bytes received so far, all windows together."""
         return sum(window.stream.bytes_read for window in self._windows)
+
+    @property
+    def record_type(self) -> type:
+        """The class of the records this pull yields (every window's is the same)."""
+        record_type: type = self._windows[0].stream.converter.record_type
+        return record_type
+
+    @property
+    def windows_total(self) -> int:
+        """The number of windows the range was split into."""
+        return len(self._windows)
+
+    @property
+    def windows_done(self) -> int:
+        """Windows read to their end, failed or skipped."""
+        return sum(window.done for window in self._windows)
 
     @property
     def content_length(self) -> int | None:
@@ -125,6 +148,21 @@ class BulkReport(PullLifetime[T]):
             if first.error is not None and self._on_error == "raise":
                 raise first.error
         return self
+
+    def arrow_batches(self) -> AsyncIterator[pa.RecordBatch]:
+        """Iterate ``pyarrow.RecordBatch``es, window after window in date order (see
+        ``Report.arrow_batches``); ``records_yielded`` counts rows. Chosen before the
+        pull is opened."""
+        require_pyarrow()
+        for window in self._windows:  # refused once a window is open
+            window.stream.choose_items(*arrow_items(window.stream.converter))
+        self._arrow = True
+        return self._hand_out(self._iterate())
+
+    async def to_arrow(self) -> pa.Table:
+        """Read every window into one ``pyarrow.Table``, in date order."""
+        batches = [batch async for batch in self.arrow_batches()]
+        return table_of(batches, self.record_type)
 
     async def aclose(self) -> None:
         """Close every window's response."""
@@ -142,8 +180,9 @@ class BulkReport(PullLifetime[T]):
             for head, window in enumerate(self._windows):
                 while True:
                     while window.buffer:
-                        self.records_yielded += 1
-                        yield window.buffer.popleft()
+                        item = window.buffer.popleft()
+                        self.records_yielded += item.num_rows if self._arrow else 1
+                        yield item
                     if window.error is not None:
                         if self._on_error == "raise":
                             raise self._as_seen_by_caller(window.error)
@@ -162,7 +201,8 @@ class BulkReport(PullLifetime[T]):
     async def _open_group(self, head: int) -> None:
         """Open the windows not yet open among ``head`` and the ``concurrency - 1`` after
         it, together: the group pays one latency, not one per window. Each reads to its
-        first batch (the Stream's open), then waits for the caller."""
+        first batch (the Stream's open), kept in the Stream until the caller reaches it
+        (so that what the batches are made of can still be chosen)."""
         group = [
             window
             for window in self._windows[head : head + self._concurrency]
@@ -170,21 +210,30 @@ class BulkReport(PullLifetime[T]):
         ]
         async with anyio.create_task_group() as tasks:
             for window in group:
-                tasks.start_soon(self._buffer_next_batch, window)
+                tasks.start_soon(self._open_window, window)
+
+    async def _open_window(self, window: _Window) -> None:
+        try:
+            await window.stream.open()
+        except Exception as exc:  # kept for its turn: the windows before it come first
+            await self._fail(window, exc)
 
     async def _buffer_next_batch(self, window: _Window) -> None:
         """Bring the window's next batch (or its end, or its error) into its buffer."""
         try:
             batch = await window.stream.next_batch()
         except Exception as exc:  # kept for its turn: the windows before it come first
-            window.error, window.done = _naming_window(exc, window), True
-            await window.stream.aclose()
+            await self._fail(window, exc)
             return
         if batch is None:
             window.done = True
             await window.stream.aclose()  # its connection back to the pool at once
         else:
             window.buffer.extend(batch)
+
+    async def _fail(self, window: _Window, error: Exception) -> None:
+        window.error, window.done = _naming_window(error, window), True
+        await window.stream.aclose()
 
     def _as_seen_by_caller(self, error: Exception) -> Exception:
         """A window's error as the caller should see it: counts are of the whole pull."""

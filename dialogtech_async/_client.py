@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import functools
 import json
 import logging
 import weakref
@@ -27,12 +26,11 @@ from ._exceptions import (
     ValidationError,
     status_error,
 )
-from ._reader import record_reader
 from ._redact import hide_secrets, redact_text, redact_url, register_secrets, unregister_secrets
 from ._report import Report
 from ._retry import RetryPolicy, retry_after
 from ._slots import PoolSlots, ReleasingStream
-from ._stream import BodyDecoderFactory, ItemsFromParser, Stream
+from ._stream import BodyDecoderFactory, Stream
 
 logger = logging.getLogger("dialogtech_async")
 
@@ -234,7 +232,7 @@ class BaseSession:
             self,
             send,
             body_decoder,
-            records_of(converter),
+            converter,
             description=description,
             page_size=page_size,
         )
@@ -410,11 +408,6 @@ def _user_agent(client: httpx.AsyncClient) -> dict[str, str]:
     """``dialogtech-async/<version>`` before the client's own User-Agent (httpx's)."""
     theirs = client.headers.get("User-Agent")
     return {"User-Agent": f"{USER_AGENT} {theirs}" if theirs else USER_AGENT}
-
-
-def records_of(converter: RecordConverter[T]) -> ItemsFromParser:
-    """Items that are ``converter``'s typed records."""
-    return functools.partial(record_reader, converter=converter)
 
 
 def status_body_message(body: bytes) -> str:

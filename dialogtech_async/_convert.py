@@ -17,6 +17,7 @@ import re
 import typing
 from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
+from types import MappingProxyType
 from typing import Any, Generic, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -328,6 +329,10 @@ class RecordConverter(Generic[T]):
             validators, converters or factories).
         converter: the cattrs converter with the value rules (``configure_converter``).
     """
+
+    #: The zone of each field whose naive times the API sends in a zone the request
+    #: chose (Infinity's ``tz=``); a subclass makes the records aware in it.
+    zones: Mapping[str, dt.tzinfo] = MappingProxyType({})
 
     def __init__(self, record_type: type[T], converter: cattrs.Converter = CONVERTER) -> None:
         self.record_type = record_type

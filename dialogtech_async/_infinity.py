@@ -6,6 +6,7 @@ import datetime as dt
 import re
 import zoneinfo
 from collections.abc import Sequence
+from types import MappingProxyType
 from typing import Any
 
 import attrs
@@ -306,6 +307,7 @@ class _ZonedTimes(RecordConverter[T]):
         super().__init__(record_type)
         self._field = field
         self._zone = zone
+        self.zones = MappingProxyType({field: zone})
 
     def convert(self, rows: list[Any], first_index: int = 0) -> list[T]:
         return self._aware(super().convert(rows, first_index))

@@ -9,6 +9,7 @@ counters and the close. ``Report`` and ``BulkReport`` are thin wrappers over it.
 from __future__ import annotations
 
 import enum
+import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import anyio
 import httpx
 
+from ._convert import RecordConverter
 from ._exceptions import (
     APIStatusError,
     DialogTechError,
@@ -23,6 +25,7 @@ from ._exceptions import (
     TransportError,
 )
 from ._parsers import Decoder, Parser, Row
+from ._reader import record_reader
 from ._retry import RetryPolicy, is_retryable_status, retry_after
 
 if TYPE_CHECKING:
@@ -76,9 +79,11 @@ class Stream(Generic[I]):
     ``next_batch()`` hands out the items completed by the next chunk(s) of the body,
     or None at its end: it is the interface for wrappers (``Report`` iterates items,
     ``BulkReport`` interleaves several streams, others may iterate whole batches).
-    What a batch is made of is the ``items`` parameter, an ``ItemsFromParser``: typed
-    records, raw rows (``raw_rows``) or anything a decoder wrapped around the parser
-    returns; ``choose_items()`` changes it while the stream is still ``NEW``.
+    What a batch is made of is an ``ItemsFromParser``: by default ``converter``'s typed
+    records; ``choose_items()`` changes it while the stream is still ``NEW``, to raw rows
+    (``raw_rows``) or anything a decoder wrapped around the parser returns (Arrow record
+    batches), with how many records a batch holds (``count``: ``len`` for one item a
+    record), so that counters and pages stay in records.
 
     The body's bytes are read in one place, ``_body_chunks()``.
 
@@ -91,7 +96,7 @@ class Stream(Generic[I]):
         session: BaseSession,
         send: Send,
         body_decoder: BodyDecoderFactory,
-        items: ItemsFromParser,
+        converter: RecordConverter[Any],
         *,
         description: str,
         page_size: int | None = None,
@@ -102,7 +107,10 @@ class Stream(Generic[I]):
         self._retry: RetryPolicy = session._retry
         self._send = send
         self._body_decoder = body_decoder
-        self._items = items
+        #: Turns the parser's raw rows into the typed records (the default items).
+        self.converter = converter
+        self._items: ItemsFromParser = functools.partial(record_reader, converter=converter)
+        self._count: Callable[[list[Any]], int] = len
         self._page_size = page_size
         self._page_offset = 0
         self._page_items = 0
@@ -111,10 +119,15 @@ class Stream(Generic[I]):
         self._decoder: Decoder[Any] | None = None
         self._retry_after: float | None = None  # of the last error status
         self._first: list[I] | None = None  # read by the attempt, not yet handed out
+        # The first attempt's body bytes and response, kept until its first batch is
+        # handed out, so that ``choose_items()`` right after ``open()`` can decode them
+        # again into other items (``async with report: report.rows()``).
+        self._head: list[bytes] | None = None
+        self._head_response: httpx.Response | None = None
         self._busy: anyio.CancelScope | None = None  # a task inside open() / next_batch()
         self._idle: anyio.Event | None = None  # set when the busy task leaves
         self._closed_error: DialogTechError | None = None  # what a reader gets once closed
-        #: Items handed out by ``next_batch()`` so far.
+        #: Records (or raw rows) handed out by ``next_batch()`` so far.
         self.items_read = 0
         #: Body bytes received so far (of attempts that counted).
         self.bytes_read = 0
@@ -126,13 +139,26 @@ class Stream(Generic[I]):
     def __repr__(self) -> str:
         return f"<Stream {self.description}: {self.state.name}, {self.items_read} items>"
 
-    def choose_items(self, items: ItemsFromParser) -> None:
-        """Set what the batches are made of; only before the stream is opened."""
-        if self.state is not State.NEW:
+    def choose_items(self, items: ItemsFromParser, count: Callable[[list[Any]], int] = len) -> None:
+        """Set what the batches are made of, and how many records a batch holds: before
+        the stream is opened, or after ``open()`` until its first batch is handed out
+        (the bytes read so far are decoded again)."""
+        if self.state is State.NEW:
+            self._items, self._count = items, count
+            return
+        if self._head is None or self._head_response is None:
             raise RuntimeError(
-                f"what a report yields is chosen before it is opened (it is {self.state.name})"
+                f"what a report yields is chosen before its first record is read"
+                f" (it is {self.state.name}, {self.items_read} records read)"
             )
-        self._items = items
+        self._items, self._count = items, count
+        self._decoder = self._body_decoder(self._head_response, items)
+        first: list[Any] = []
+        for chunk in self._head:
+            first += self._decode(self._decoder.feed, chunk)
+        if self._chunks is None:  # the attempt read the whole body (or page)
+            first += self._decode(self._decoder.close)
+        self._first = first
 
     async def open(self) -> None:
         """Send the request, check the status and in-band errors, read to the first item.
@@ -152,7 +178,7 @@ class Stream(Generic[I]):
         await self.open()
         batch: list[I] | None = await self._run(self._next_batch)
         if batch is not None:
-            self.items_read += len(batch)
+            self.items_read += self._count(batch)
         return batch
 
     async def aclose(self, error: DialogTechError | None = None) -> None:
@@ -183,7 +209,7 @@ class Stream(Generic[I]):
             # A reader in another task: it releases what it holds on its way out.
             with anyio.CancelScope(shield=True):
                 await self._idle.wait()
-        self._first = None
+        self._first = self._head = self._head_response = None
         await self._release()
         self._session._untrack(self)
 
@@ -216,6 +242,7 @@ class Stream(Generic[I]):
         while True:
             if self._first is not None:
                 batch, self._first = self._first, None
+                self._head = self._head_response = None
                 return batch
             if self.state is State.DONE:
                 return None
@@ -267,6 +294,8 @@ class Stream(Generic[I]):
         self.content_length = int(length) if length and length.isdigit() else None
         self._decoder = self._body_decoder(response, self._items)
         self._chunks = self._body_chunks(response)
+        if self.items_read == 0 and self._page_offset == 0:
+            self._head, self._head_response = [], response
         try:
             while True:
                 batch = await self._read_batch()
@@ -294,7 +323,7 @@ class Stream(Generic[I]):
                 chunk = await self._chunks.__anext__()
             except StopAsyncIteration:
                 batch = self._decode(self._decoder.close)
-                self._page_items += len(batch)
+                self._page_items += self._count(batch)
                 await self._release()
                 if self._page_size is not None and self._page_items == self._page_size:
                     self._page_offset += self._page_items
@@ -306,9 +335,11 @@ class Stream(Generic[I]):
                 await self._release()
                 raise self._session._transport_error(exc, request) from exc
             self.bytes_read += len(chunk)
+            if self._head is not None:
+                self._head.append(chunk)
             batch = self._decode(self._decoder.feed, chunk)
             if batch:
-                self._page_items += len(batch)
+                self._page_items += self._count(batch)
                 return batch
 
     def _decode(self, step: Callable[..., list[Any]], *chunk: bytes) -> list[Any]:

@@ -167,14 +167,20 @@ async def test_open_then_hand_on(sandbox: RunningSandbox) -> None:
     assert sandbox.app.requests["report.clickto"] == 1
 
 
-async def test_rows_are_chosen_before_opening(sandbox: RunningSandbox) -> None:
+async def test_rows_chosen_after_opening_read_the_same_body_again(sandbox: RunningSandbox) -> None:
+    # `open()` read to the first record; choosing rows then decodes those bytes again.
     async with session(sandbox) as s, s.click_to_report(START, END) as report:
-        with pytest.raises(RuntimeError, match="before it is opened"):
-            await anext(aiter(report.rows()))
-        assert [record.caller_id async for record in report] == EXPECTED
-    async with session(sandbox) as s:
-        rows = [row async for row in s.click_to_report(START, END).rows()]
+        rows = [row async for row in report.rows()]
     assert [row["Caller ID"] for row in rows] == EXPECTED
+    assert sandbox.app.requests["report.clickto"] == 1
+
+
+async def test_rows_are_refused_once_records_were_handed_out(sandbox: RunningSandbox) -> None:
+    async with session(sandbox) as s, s.click_to_report(START, END) as report:
+        first = await anext(report)
+        with pytest.raises(RuntimeError, match="before its first record is read"):
+            await anext(aiter(report.rows()))
+        assert [first.caller_id] + [r.caller_id async for r in report] == EXPECTED
 
 
 def streaming_app(s: dta.Session) -> Any:
