@@ -1,0 +1,155 @@
+"""What one Dask task of ``dataset.pull`` does: pull one (account, window), write its file.
+
+Runs on the workers. A task never raises for a failed window: it returns an ``Outcome``
+whose error text is already redacted, so secrets never travel back in a traceback and one
+window's failure never stops the rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import attrs
+
+from ._bulk import split_range
+from ._dialogtech import Session
+from ._records import ClickToRecord, LeadFlowCall
+from ._redact import REDACTED, redact_text, secret_forms
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from distributed import Semaphore
+
+    from ._report import Report
+
+#: The reports a dataset can hold, by the name used in its ``report=`` directory.
+REPORTS = ("click_to_report", "leadflow_history")
+ReportName = Literal["click_to_report", "leadflow_history"]
+#: One file per partition; a fixed name makes "already written" a single ``stat``.
+PART_NAME = "part-0.parquet"
+#: Where the windows that still failed after their retries are listed, per report.
+FAILED_NAME = "_failed.json"
+
+
+@attrs.define(frozen=True, slots=True, repr=False)
+class Credentials:
+    """One account's keys, as a task carries them to a worker."""
+
+    access_key: str
+    secret_access_key: str
+    api_key: str | None = None
+
+    def __repr__(self) -> str:
+        return f"Credentials({REDACTED})"
+
+    def secrets(self) -> set[str]:
+        """Every spelling of every key, for redacting error text."""
+        keys = (self.access_key, self.secret_access_key, self.api_key)
+        return {form for key in keys if key for form in secret_forms(key)}
+
+
+@attrs.define(frozen=True, slots=True)
+class Task:
+    """One (account, window) to pull into ``path``."""
+
+    report: ReportName
+    account: str
+    credentials: Credentials
+    start: dt.date
+    end: dt.date
+    path: str
+    base_url: str | None
+    max_retries: int
+
+
+@attrs.define(frozen=True, slots=True)
+class Outcome:
+    """What a task did: ``written`` (with its row count), ``skipped`` or ``failed``."""
+
+    status: Literal["written", "skipped", "failed"]
+    rows: int | None = None
+    error: str | None = None  # "<ErrorType>: <redacted message>"
+
+
+def windows(start: dt.date, end: dt.date, window: dt.timedelta) -> list[tuple[dt.date, dt.date]]:
+    """Inclusive (first, last) day pairs covering ``start``..``end``."""
+    return split_range(start, end, window, dt.timedelta(days=1))
+
+
+def partition_path(out: Path, report: str, account: str, start: dt.date) -> Path:
+    """``out/report=<report>/account=<account>/date=<start>/part-0.parquet`` (Hive style)."""
+    return out / f"report={report}" / f"account={account}" / f"date={start}" / PART_NAME
+
+
+def run_task(task: Task, semaphore: Semaphore) -> Outcome:
+    """Pull ``task``'s window unless its file exists (a Dask task: runs on a worker)."""
+    path = Path(task.path)
+    if path.exists():  # written by an earlier run, or by this task before its worker died
+        return Outcome("skipped")
+    try:
+        # Held until the response is read: at most max_leases requests per account.
+        with semaphore:
+            rows = asyncio.run(_pull(task, path))
+    except Exception as exc:
+        message = redact_text(str(exc), task.credentials.secrets())
+        return Outcome("failed", error=f"{type(exc).__name__}: {message}")
+    return Outcome("written", rows=rows)
+
+
+async def _pull(task: Task, path: Path) -> int:
+    keys = task.credentials
+    urls: dict[str, Any] = {}
+    if task.base_url is not None:
+        urls = {"base_url": task.base_url, "newest_base_url": task.base_url}
+    async with Session(
+        keys.access_key,
+        keys.secret_access_key,
+        api_key=keys.api_key,
+        max_retries=task.max_retries,
+        **urls,
+    ) as session:
+        report: Report[Any]
+        if task.report == "click_to_report":
+            report = session.click_to_report(task.start, task.end)
+            return await _write_partition(report, ClickToRecord, path)
+        # Whole days in the API's zone: the last day ends a microsecond before midnight.
+        last = dt.datetime.combine(task.end + dt.timedelta(days=1), dt.time())
+        report = session.leadflow_history(task.start, last - dt.timedelta(microseconds=1))
+        return await _write_partition(report, LeadFlowCall, path)
+
+
+async def _write_partition(report: Report[Any], record_type: type, path: Path) -> int:
+    """Write ``report`` to ``path`` atomically; return its row count.
+
+    A temporary name in the same directory, then a rename: a reader (or a resumed pull)
+    sees the whole file or none. Temporary files of workers that died are removed first.
+    """
+    from ._dataset_arrow import record_table
+
+    async with report:
+        records = await report.collect()
+    table = record_table(records, record_type)
+    _replace_atomically(table, path)
+    return int(table.num_rows)
+
+
+def _replace_atomically(table: pa.Table, path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):
+        stale.unlink(missing_ok=True)
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        with open(temporary, "wb") as file:
+            pq.write_table(table, file)
+            file.flush()
+            os.fsync(file.fileno())  # the rename must not outlive the data on a crash
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
