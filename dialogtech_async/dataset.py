@@ -37,6 +37,7 @@ import json
 import logging
 import os
 import uuid
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -336,7 +337,9 @@ def _run(
     finally:
         client.cancel(list(futures))  # type: ignore[no-untyped-call]
         for semaphore in semaphores.values():
-            with contextlib.suppress(Exception):  # the cluster may be going away already
+            # A worker that died may still hold leases: they expire by themselves.
+            with contextlib.suppress(Exception), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
                 semaphore.close()  # type: ignore[no-untyped-call]
 
 
