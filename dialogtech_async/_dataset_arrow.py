@@ -11,6 +11,7 @@ import datetime as dt
 import decimal
 import enum
 import json
+import operator
 import typing
 from collections.abc import Mapping, Sequence
 from functools import cache
@@ -57,6 +58,23 @@ def _arrow_type(hint: Any) -> pa.DataType:
     return _PLAIN[hint]
 
 
+def _is_plain(hint: Any) -> bool:
+    """Whether values of this annotation go into Arrow as they are."""
+    if typing.get_origin(hint) is typing.Annotated:
+        hint = typing.get_args(hint)[0]
+    args = typing.get_args(hint)
+    if args and typing.get_origin(hint) is not None and not isinstance(hint, type):
+        return all(_is_plain(a) for a in args)  # a union
+    return hint in _PLAIN or hint is dt.datetime or hint is type(None)
+
+
+@cache
+def _needs_cell(record_type: type) -> frozenset[str]:
+    """The fields whose values ``_cell`` must turn into text (enums, ``extra``)."""
+    hints = typing.get_type_hints(record_type, include_extras=True)
+    return frozenset(f.name for f in attrs.fields(record_type) if not _is_plain(hints[f.name]))
+
+
 @cache
 def record_schema(record_type: type) -> pa.Schema:
     """The Arrow schema of an attrs record class."""
@@ -76,8 +94,12 @@ def _cell(value: Any) -> Any:
 def record_table(records: Sequence[Any], record_type: type) -> pa.Table:
     """``records`` (instances of ``record_type``) as a table of ``record_schema``."""
     schema = record_schema(record_type)
-    columns = [[_cell(getattr(r, name)) for r in records] for name in schema.names]
-    return pa.Table.from_arrays(
-        [pa.array(col, type=f.type) for col, f in zip(columns, schema, strict=True)],
-        schema=schema,
-    )
+    rows = list(map(operator.attrgetter(*schema.names), records))
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(schema)
+    arrays = []
+    convert = _needs_cell(record_type)
+    for column, field in zip(columns, schema, strict=True):
+        if field.name in convert:
+            column = tuple(map(_cell, column))
+        arrays.append(pa.array(column, type=field.type))
+    return pa.Table.from_arrays(arrays, schema=schema)
