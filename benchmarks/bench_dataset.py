@@ -34,7 +34,7 @@ ROOT = tempfile.mkdtemp(prefix="bench-dataset-")
 
 def local_cluster(workers: int) -> LocalCluster:
     return LocalCluster(
-        n_workers=workers, threads_per_worker=THREADS_PER_WORKER, dashboard_address=None
+        n_workers=workers, threads_per_worker=THREADS_PER_WORKER, dashboard_address=":0"
     )
 
 

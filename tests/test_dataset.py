@@ -55,7 +55,7 @@ def cluster() -> Iterator[LocalCluster]:
     with (
         dask.config.set(fast_leases),
         LocalCluster(
-            n_workers=2, threads_per_worker=3, processes=True, dashboard_address=None
+            n_workers=2, threads_per_worker=3, processes=True, dashboard_address=":0"
         ) as local,
     ):
         yield local
