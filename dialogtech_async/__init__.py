@@ -22,6 +22,8 @@ from ._exceptions import (
     ValidationError,
 )
 from ._infinity import InfinitySession
+from ._output import asdict
+from ._parquet import write_parquet
 from ._records import (
     ActiveCall,
     CallResult,
@@ -64,6 +66,8 @@ __all__ = [
     "UnsafeXMLError",
     "ValidationError",
     "__version__",
+    "asdict",
+    "write_parquet",
 ]
 
 # Show `dialogtech_async.Session`, not `dialogtech_async._session.Session`, in reprs and docs.

@@ -8,15 +8,20 @@ import weakref
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from types import TracebackType
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import anyio
 import attrs
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+from ._arrow import require_pyarrow
+from ._arrow import schema as arrow_schema
 from ._exceptions import StreamInterruptedError, ValidationError
 from ._report import Report
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 T = TypeVar("T")
 D = TypeVar("D", dt.date, dt.datetime)
@@ -87,6 +92,7 @@ class BulkReport(Generic[T]):
         self._handed_out: weakref.ref[AsyncGenerator[T, None]] | None = None
         self._held: AsyncGenerator[T, None] | None = None
         self._managed = False
+        self._arrow = False
         #: Records handed to the caller so far.
         self.records_yielded = 0
 
@@ -97,6 +103,16 @@ class BulkReport(Generic[T]):
     def bytes_read(self) -> int:
         """Body bytes received so far, all windows together."""
         return sum(window.report.bytes_read for window in self._windows)
+
+    @property
+    def windows_total(self) -> int:
+        """The number of windows the range was split into."""
+        return len(self._windows)
+
+    @property
+    def windows_done(self) -> int:
+        """Windows whose body has been read to its end (or that were closed)."""
+        return sum(window.report._done for window in self._windows)
 
     @property
     def content_length(self) -> int | None:
@@ -135,6 +151,28 @@ class BulkReport(Generic[T]):
                 await self.aclose()
 
     def __aiter__(self) -> AsyncIterator[T]:
+        return self._generator()
+
+    def arrow_batches(self) -> AsyncIterator[pa.RecordBatch]:
+        """Iterate ``pyarrow.RecordBatch``es, window after window in date order (see
+        ``Report.arrow_batches``); ``records_yielded`` counts rows."""
+        require_pyarrow()
+        self._arrow = True
+        for window in self._windows:
+            window.report._mode = "arrow"
+        return self._generator()
+
+    async def to_arrow(self) -> pa.Table:
+        """Read every window into one ``pyarrow.Table``, in date order."""
+        pa = require_pyarrow()
+        async with self:
+            batches = [batch async for batch in self.arrow_batches()]
+        record_type = self._windows[0].report._converter.record_type if self._windows else None
+        if record_type is None:
+            return pa.table({})
+        return pa.Table.from_batches(batches, schema=arrow_schema(record_type))
+
+    def _generator(self) -> AsyncGenerator[Any, None]:
         generator = self._iterate()
         if self._managed:
             self._held = generator  # closed by __aexit__, as Report does
@@ -169,8 +207,9 @@ class BulkReport(Generic[T]):
                 window = self._windows[head]
                 while True:
                     while window.buffer:
-                        self.records_yielded += 1
-                        yield window.buffer.popleft()
+                        item: Any = window.buffer.popleft()
+                        self.records_yielded += item.num_rows if self._arrow else 1
+                        yield item
                     if window.error is not None:
                         raise self._adjusted(window.error)
                     if window.done:
@@ -211,7 +250,7 @@ class BulkReport(Generic[T]):
         batch: list[T] | None = await report._next_batch()
         if batch is not None:
             # Read counts as delivered: the window must never restart and repeat them.
-            report._delivered += len(batch)
+            report._delivered += report._count(batch)
         return batch
 
     async def _open_windows(self, group: TaskGroup) -> None:

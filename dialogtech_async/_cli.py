@@ -1,8 +1,9 @@
 """The ``dialogtech-async`` command line: pull a report into a file, with progress.
 
-Credentials come from the environment (DIALOGTECH_ACCESS_KEY, DIALOGTECH_SECRET_ACCESS_KEY,
-DIALOGTECH_API_KEY; INFINITY_USERNAME and INFINITY_PASSWORD, or INFINITY_API_KEY), or
-``--sandbox`` runs everything against the built-in sandbox server.
+Everything is checked before the output is touched; the file is written under a
+temporary name beside it and renamed when the report is complete, so an existing file is
+never emptied by a failed run. On Ctrl-C or an error, what was written is kept as
+``<name>.partial.<suffix>`` and the message says where.
 """
 
 from __future__ import annotations
@@ -11,112 +12,196 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
-import json
+import os
 import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
+from . import __version__
+from ._arrow import schema as arrow_schema
 from ._bulk import BulkReport
 from ._dialogtech import Session
-from ._exceptions import DialogTechError
+from ._exceptions import DialogTechError, ValidationError
 from ._infinity import InfinitySession
-from ._output import RecordWriter, record_dict
+from ._output import Output, _Parquet, asdict, open_output
+from ._progress import Progress, summary
+from ._records import ClickToRecord, LeadFlowCall, PbxActiveCall, PbxUserStatus
 from ._report import Report
 
 #: Exit status after Ctrl-C, as shells report a SIGINT death.
 EXIT_INTERRUPTED = 130
+#: Records handed to the writer at once: large enough that encoding runs in C for
+#: long stretches, small enough that Ctrl-C loses nothing already received.
+WRITE_BATCH = 2048
+
+DESCRIPTION = """\
+Pull DialogTech and Infinity reports into JSON Lines, CSV or Parquet files, with progress.
+
+Credentials come from the environment: DIALOGTECH_ACCESS_KEY and
+DIALOGTECH_SECRET_ACCESS_KEY (and DIALOGTECH_API_KEY where the account has one) for
+DialogTech; INFINITY_API_KEY, or INFINITY_USERNAME and INFINITY_PASSWORD, for Infinity.
+--sandbox runs against a built-in sandbox server instead, no credentials needed.
+"""
+OUT_HELP = (
+    "where to write: report.jsonl, report.csv or report.parquet (the suffix says the"
+    " format), or - for JSON Lines on standard output"
+)
+_CREDENTIALS = {
+    "dialogtech": (
+        ("DIALOGTECH_ACCESS_KEY", "DIALOGTECH_SECRET_ACCESS_KEY"),
+        "set DIALOGTECH_ACCESS_KEY and DIALOGTECH_SECRET_ACCESS_KEY in the environment",
+    ),
+    "infinity": (
+        ("INFINITY_API_KEY",),
+        "set INFINITY_API_KEY, or INFINITY_USERNAME and INFINITY_PASSWORD, in the environment",
+    ),
+}
+_RECORD_TYPES: dict[str, type] = {
+    "click-to-report": ClickToRecord,
+    "leadflow-history": LeadFlowCall,
+    "active-calls": PbxActiveCall,
+    "user-status": PbxUserStatus,
+}
 
 
-class Progress:
-    """Records, bytes, rate and elapsed time on stderr, redrawn at most 10 times a second."""
+def _argument_type(name: str, parse: Any, expected: str) -> Any:
+    """An argparse type whose error says what was expected (not a private helper's name)."""
 
-    def __init__(self, stream: TextIO, *, enabled: bool) -> None:
-        self._stream = stream
-        self._enabled = enabled
-        self._start = time.monotonic()
-        self._last = 0.0
+    def read(text: str) -> Any:
+        try:
+            return parse(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
 
-    def update(self, report: Report[Any] | BulkReport[Any], *, final: bool = False) -> None:
-        now = time.monotonic()
-        if not self._enabled or (not final and now - self._last < 0.1):
-            return
-        self._last = now
-        elapsed = max(now - self._start, 1e-9)
-        total = f"/{report.content_length:,}" if report.content_length else ""
-        self._stream.write(
-            f"\r{report.records_yielded:,} records  {report.bytes_read:,}{total} bytes"
-            f"  {report.records_yielded / elapsed:,.0f} rec/s  {elapsed:.1f} s"
-            + ("\n" if final else "")
-        )
-        self._stream.flush()
-
-
-def _date(text: str) -> dt.date:
-    return dt.date.fromisoformat(text)
+    read.__name__ = name
+    return read
 
 
 def _days(text: str) -> dt.timedelta:
-    """A window length: "7d", or a number of days."""
-    return dt.timedelta(days=int(text.removesuffix("d")))
+    days = int(text.removesuffix("d"))
+    if days < 1:
+        raise ValueError(text)
+    return dt.timedelta(days=days)
 
 
-def _datetime(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text)
+def _positive(text: str) -> int:
+    number = int(text)
+    if number < 1:
+        raise ValueError(text)
+    return number
+
+
+DATE = _argument_type("date", dt.date.fromisoformat, "a date, YYYY-MM-DD")
+DATETIME = _argument_type("datetime", dt.datetime.fromisoformat, "an ISO-8601 date and time")
+DAYS = _argument_type("days", _days, "a number of days, e.g. 7d")
+POSITIVE = _argument_type("count", _positive, "a whole number of at least 1")
+INTEGER = _argument_type("integer", int, "a whole number")
 
 
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--sandbox", action="store_true", help="use the built-in sandbox server")
-    common.add_argument("--rows", type=int, default=1000, help="sandbox: records per report")
+    common.add_argument("--rows", type=POSITIVE, default=1000, help="sandbox: records per report")
     common.add_argument("--quiet", action="store_true", help="no progress display")
     common.add_argument("--debug", action="store_true", help="tracebacks on errors")
     common.add_argument("--base-url", help="an API host to use instead (a proxy, a sandbox)")
     out = argparse.ArgumentParser(add_help=False)
-    out.add_argument("--out", type=Path, required=True, help="report.jsonl or report.csv")
+    out.add_argument("--out", required=True, help=OUT_HELP)
 
-    parser = argparse.ArgumentParser(prog="dialogtech-async", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    report = commands.add_parser("click-to-report", parents=[common, out])
-    report.add_argument("--start", type=_date, required=True, help="YYYY-MM-DD")
-    report.add_argument("--end", type=_date, required=True, help="YYYY-MM-DD")
-    report.add_argument("--format", choices=("csv", "xml"), default="csv")
-    report.add_argument("--click-id")
-    report.add_argument("--ref")
-    for bulk in (
-        report,
-        leadflow := commands.add_parser("leadflow-history", parents=[common, out]),
+    parser = argparse.ArgumentParser(
+        prog="dialogtech-async",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(
+        group: Any, name: str, summary: str, parents: list[argparse.ArgumentParser]
+    ) -> argparse.ArgumentParser:
+        return group.add_parser(  # type: ignore[no-any-return]
+            name, parents=parents, help=summary, description=summary
+        )
+
+    report = command(
+        commands, "click-to-report", "pull the click-to report (calls from web clicks)",
+        [common, out],
+    )  # fmt: skip
+    report.add_argument("--start", type=DATE, required=True, help="first day, YYYY-MM-DD")
+    report.add_argument("--end", type=DATE, required=True, help="last day (included), YYYY-MM-DD")
+    report.add_argument(
+        "--format", choices=("csv", "xml"), default="csv",
+        help="the body the API is asked for (the records are the same; default: csv)",
+    )  # fmt: skip
+    report.add_argument("--click-id", help="only this click-to-call button's records")
+    report.add_argument("--ref", help="only records with this ref value")
+    leadflow = command(
+        commands, "leadflow-history", "pull the LeadFlow call history", [common, out]
+    )
+    for bulk in (report, leadflow):
+        bulk.add_argument("--window", type=DAYS, help="split into windows read at once, e.g. 7d")
+        bulk.add_argument(
+            "--concurrency", type=POSITIVE, help="windows read at once (with --window; default 4)"
+        )
+    leadflow.add_argument("--start", type=DATETIME, help="ISO-8601 (naive: US Eastern)")
+    leadflow.add_argument("--end", type=DATETIME, help="ISO-8601 (naive: US Eastern)")
+    leadflow.add_argument("--sid", help="one call, by its sid")
+    leadflow.add_argument("--set-id", type=INTEGER, help="only this LeadFlow set")
+    call = command(commands, "click-to-call", "place a click-to-call (a real call)", [common])
+    call.add_argument("--phone", required=True, help="the number to call first")
+    call.add_argument("--id", required=True, help="the number to connect it to")
+    call.add_argument(
+        "--type", type=int, choices=(1, 2), default=1,
+        help="1: --id is a phone number; 2: --id is a call-flow id (default: 1)",
+    )  # fmt: skip
+    call.add_argument("--page", help="the page the call came from, for reports")
+    call.add_argument("--ref", help="your reference, for reports")
+    vr = command(commands, "click-to-vr", "connect a number to a virtual receptionist", [common])
+    vr.add_argument("--menu-id", required=True, help="the receptionist's menu id")
+    vr.add_argument("--phone", required=True, help="the number to call")
+    infinity = command(commands, "infinity", "Infinity real-time reports", []).add_subparsers(
+        dest="endpoint", required=True, metavar="ENDPOINT"
+    )
+    tz_help = "time zone of the times, e.g. Europe/London (default: UTC)"
+    for name, summary_text in (
+        ("active-calls", "pull the PBX calls in progress"),
+        ("user-status", "pull the PBX users' statuses"),
     ):
-        bulk.add_argument("--window", type=_days, help="split into windows, e.g. 7d")
-        bulk.add_argument("--concurrency", type=int, default=4, help="windows read at once")
-    leadflow.add_argument("--start", type=_datetime, help="ISO-8601 (naive: US Eastern)")
-    leadflow.add_argument("--end", type=_datetime, help="ISO-8601 (naive: US Eastern)")
-    leadflow.add_argument("--sid")
-    leadflow.add_argument("--set-id", type=int)
-    call = commands.add_parser("click-to-call", parents=[common])
-    call.add_argument("--phone", required=True, help="phone_to_call")
-    call.add_argument("--id", required=True, help="the other number")
-    call.add_argument("--type", type=int, choices=(1, 2), default=1)
-    call.add_argument("--page")
-    call.add_argument("--ref")
-    vr = commands.add_parser("click-to-vr", parents=[common])
-    vr.add_argument("--menu-id", required=True)
-    vr.add_argument("--phone", required=True)
-    infinity = commands.add_parser("infinity").add_subparsers(dest="endpoint", required=True)
-    for name in ("active-calls", "user-status"):
-        sub = infinity.add_parser(name, parents=[common, out])
-        sub.add_argument("--igrp", type=int, required=True)
-        sub.add_argument("--tz")
+        sub = command(infinity, name, summary_text, [common, out])
+        sub.add_argument("--igrp", type=INTEGER, required=True, help="the installation group")
+        sub.add_argument("--tz", help=tz_help)
         if name == "active-calls":
-            sub.add_argument("--exclude-pii", action="store_true")
+            sub.add_argument("--exclude-pii", action="store_true", help="redact phone numbers")
         else:
-            sub.add_argument("--sort", action="append")
-    one = infinity.add_parser("active-call", parents=[common])
-    one.add_argument("--igrp", type=int, required=True)
-    one.add_argument("--call-ref")
-    one.add_argument("--src-phone-number")
+            sub.add_argument("--sort", action="append", help="sort key (repeatable)")
+    one = command(infinity, "active-call", "look up one call in progress", [common])
+    one.add_argument("--igrp", type=INTEGER, required=True, help="the installation group")
+    one.add_argument("--call-ref", help="the call's reference")
+    one.add_argument("--src-phone-number", help="the caller's number (E.164)")
     return parser
+
+
+def _check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+    """Refuse what argparse alone cannot see (before anything is opened)."""
+    concurrency = getattr(args, "concurrency", None)
+    if concurrency is not None and args.window is None:
+        parser.error("--concurrency needs --window (a single report is one request)")
+    if hasattr(args, "window") and concurrency is None:
+        args.concurrency = 4
+    if args.sandbox:
+        return
+    api = "infinity" if args.command == "infinity" else "dialogtech"
+    if args.command in ("click-to-call", "click-to-vr", "click-to-report", "leadflow-history"):
+        names, advice = _CREDENTIALS["dialogtech"]
+        missing = [name for name in names if not os.environ.get(name)]
+    else:
+        names, advice = _CREDENTIALS["infinity"]
+        basic = os.environ.get("INFINITY_USERNAME") and os.environ.get("INFINITY_PASSWORD")
+        missing = [] if basic or os.environ.get(names[0]) else list(names)
+    if missing:
+        raise ValidationError(
+            f"no {api} credentials: {advice} (or try --sandbox)", parameter="credentials"
+        )
 
 
 @contextlib.contextmanager
@@ -154,93 +239,135 @@ def _endpoints(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
         }
 
 
-async def _pull(
-    report: Report[Any] | BulkReport[Any], writer: RecordWriter, progress: Progress
-) -> None:
-    async with report:
-        async for record in report:
-            writer.write((record,))
-            progress.update(report)
-    progress.update(report, final=True)
+async def _pull(report: Report[Any] | BulkReport[Any], output: Output, progress: Progress) -> None:
+    try:
+        async with report:
+            if output.arrow:
+                async for batch in report.arrow_batches():
+                    output.write_batch(batch)
+                    progress.update(report)
+                return
+            pending: list[Any] = []
+            try:
+                async for record in report:
+                    pending.append(record)
+                    if len(pending) == WRITE_BATCH:
+                        output.write(pending)
+                        pending = []
+                        progress.update(report)
+            finally:  # Ctrl-C or an error: what was received is written, whole
+                output.write(pending)
+    finally:
+        progress.stop(report)
 
 
-async def _run(
-    args: argparse.Namespace, config: dict[str, Any], writer: RecordWriter | None
-) -> str:
-    progress = Progress(sys.stderr, enabled=not args.quiet and sys.stderr.isatty())
+def _open_report(
+    args: argparse.Namespace, session: Session | InfinitySession
+) -> Report[Any] | BulkReport[Any]:
+    if isinstance(session, InfinitySession):
+        if args.endpoint == "active-calls":
+            return session.pbx_active_calls(args.igrp, args.tz, args.exclude_pii)
+        return session.pbx_user_status(args.igrp, args.tz, args.sort)
+    report: Report[Any] | BulkReport[Any]
+    if args.command == "click-to-report":
+        report = session.click_to_report(
+            args.start,
+            args.end,
+            args.format,
+            click_id=args.click_id,
+            ref=args.ref,
+            window=args.window,
+            concurrency=args.concurrency,
+        )
+        return report
+    report = session.leadflow_history(
+        args.start,
+        args.end,
+        sid=args.sid,
+        set_id=args.set_id,
+        window=args.window,
+        concurrency=args.concurrency,
+    )
+    return report
+
+
+async def _run(args: argparse.Namespace, config: dict[str, Any], output: Output | None) -> str:
+    session: Session | InfinitySession
     if args.command == "infinity":
-        async with InfinitySession(**config.get("infinity", {})) as inf:
-            if args.endpoint == "active-call":
-                call = await inf.active_call(
-                    args.igrp, call_ref=args.call_ref, src_phone_number=args.src_phone_number
-                )
-                return json.dumps(record_dict(call) if call else None)
-            assert writer is not None
-            if args.endpoint == "active-calls":
-                report: Report[Any] | BulkReport[Any] = inf.pbx_active_calls(
-                    args.igrp, args.tz, args.exclude_pii
-                )
-            else:
-                report = inf.pbx_user_status(args.igrp, args.tz, args.sort)
-            await _pull(report, writer, progress)
-            return f"{writer.count} records written to {writer.path}"
-    async with Session(**config.get("dialogtech", {})) as session:
+        session = InfinitySession(**config.get("infinity", {}))
+    else:
+        session = Session(**config.get("dialogtech", {}))
+    async with session:
         if args.command == "click-to-call":
+            assert isinstance(session, Session)
             result = await session.click_to_call(
                 args.phone, args.id, args.type, page=args.page, ref=args.ref
             )
             return result.message
         if args.command == "click-to-vr":
+            assert isinstance(session, Session)
             return (await session.click_to_vr(args.menu_id, args.phone)).message
-        assert writer is not None
-        if args.command == "click-to-report":
-            report = session.click_to_report(
-                args.start,
-                args.end,
-                args.format,
-                click_id=args.click_id,
-                ref=args.ref,
-                window=args.window,
-                concurrency=args.concurrency,
+        if getattr(args, "endpoint", None) == "active-call":
+            assert isinstance(session, InfinitySession)
+            call = await session.active_call(
+                args.igrp, call_ref=args.call_ref, src_phone_number=args.src_phone_number
             )
-        else:
-            report = session.leadflow_history(
-                args.start,
-                args.end,
-                sid=args.sid,
-                set_id=args.set_id,
-                window=args.window,
-                concurrency=args.concurrency,
-            )
-        await _pull(report, writer, progress)
-        return f"{writer.count} records written to {writer.path}"
+            return output_json(asdict(call) if call else None)
+        assert output is not None
+        report = _open_report(args, session)  # arguments checked: nothing written yet
+        progress = Progress(sys.stderr, enabled=not args.quiet)
+        await _pull(report, output, progress)
+        output.commit()
+        figures = summary(output.count, report.bytes_read, progress.elapsed)
+        where = "standard output" if output.path is None else output.path
+        return figures.replace(" records", f" records written to {where}", 1)
+
+
+def output_json(value: Any) -> str:
+    """One JSON value as text (the active-call lookup's answer)."""
+    import msgspec
+
+    return msgspec.json.encode(value).decode()
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
-    args = _parser().parse_args(argv)
-    writer: RecordWriter | None = None
+    parser = _parser()
+    args = parser.parse_args(argv)
+    output: Output | None = None
     try:
+        _check(args, parser)
+        if getattr(args, "out", None) is not None:
+            output = open_output(args.out)
+            record_type = _RECORD_TYPES[getattr(args, "endpoint", None) or args.command]
+            if isinstance(output, _Parquet):
+                output.schema = arrow_schema(record_type)
         with _endpoints(args) as config:
-            if getattr(args, "out", None) is not None:
-                writer = RecordWriter(args.out)
-            try:
-                message = asyncio.run(_run(args, config, writer))
-            finally:
-                if writer is not None:
-                    writer.close()
+            message = asyncio.run(_run(args, config, output))
     except KeyboardInterrupt:
-        written = f": {writer.count} records written to {writer.path}" if writer else ""
-        print(f"\ninterrupted{written}", file=sys.stderr)
+        kept = _kept(output)
+        print(f"\ninterrupted{f': {kept}' if kept else ''}", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except (DialogTechError, ValueError, OSError) as exc:
+    except (DialogTechError, ValueError, OSError, ImportError) as exc:
+        kept = _kept(output)
         if args.debug:
             raise
-        written = f" ({writer.count} records written to {writer.path})" if writer else ""
-        print(f"error: {type(exc).__name__}: {exc}{written}", file=sys.stderr)
+        print(f"error: {type(exc).__name__}: {exc}{f' ({kept})' if kept else ''}", file=sys.stderr)
         return 1
-    print(message)
+    print(message, file=sys.stderr if output is not None and output.path is None else sys.stdout)
     return 0
+
+
+def _kept(output: Output | None) -> str | None:
+    """Keep what was written before a failure; say where, for its message."""
+    if output is None:
+        return None
+    kept = output.abort()
+    if output.path is None:
+        return f"{output.count:,} records written to standard output"
+    if kept is None:
+        return f"nothing written; {output.path} untouched"
+    return f"{output.count:,} records written to {kept}"
 
 
 if __name__ == "__main__":

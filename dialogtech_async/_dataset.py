@@ -18,11 +18,10 @@ import attrs
 
 from ._bulk import split_range
 from ._dialogtech import Session
-from ._records import ClickToRecord, LeadFlowCall
+from ._parquet import write_parquet
 from ._redact import REDACTED, redact_text, secret_forms
 
 if TYPE_CHECKING:
-    import pyarrow as pa
     from distributed import Semaphore
 
     from ._report import Report
@@ -116,40 +115,37 @@ async def _pull(task: Task, path: Path) -> int:
         report: Report[Any]
         if task.report == "click_to_report":
             report = session.click_to_report(task.start, task.end)
-            return await _write_partition(report, ClickToRecord, path)
-        # Whole days in the API's zone: the last day ends a microsecond before midnight.
-        last = dt.datetime.combine(task.end + dt.timedelta(days=1), dt.time())
-        report = session.leadflow_history(task.start, last - dt.timedelta(microseconds=1))
-        return await _write_partition(report, LeadFlowCall, path)
+        else:
+            # Whole days in the API's zone: the last day ends a microsecond before midnight.
+            last = dt.datetime.combine(task.end + dt.timedelta(days=1), dt.time())
+            report = session.leadflow_history(task.start, last - dt.timedelta(microseconds=1))
+        return await _write_partition(report, path)
 
 
-async def _write_partition(report: Report[Any], record_type: type, path: Path) -> int:
+async def _write_partition(report: Report[Any], path: Path) -> int:
     """Write ``report`` to ``path`` atomically; return its row count.
 
     A temporary name in the same directory, then a rename: a reader (or a resumed pull)
-    sees the whole file or none. Temporary files of workers that died are removed first.
+    sees the whole file or none. The temporary name does not end in ``.parquet``, so no
+    partial file (write_parquet keeps one on failure) is ever read as part of the dataset.
+    Leftovers of workers that died are removed first: every ``*.tmp`` in a partition's
+    directory belongs to that partition.
     """
-    from ._dataset_arrow import record_table
-
-    async with report:
-        records = await report.collect()
-    table = record_table(records, record_type)
-    _replace_atomically(table, path)
-    return int(table.num_rows)
-
-
-def _replace_atomically(table: pa.Table, path: Path) -> None:
-    import pyarrow.parquet as pq
-
     path.parent.mkdir(parents=True, exist_ok=True)
-    for stale in path.parent.glob(f".{path.name}.*.tmp"):
+    for stale in path.parent.glob("*.tmp"):
         stale.unlink(missing_ok=True)
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    token = uuid.uuid4().hex
+    temporary = path.with_name(f".{path.name}.{token}.tmp")
     try:
-        with open(temporary, "wb") as file:
-            pq.write_table(table, file)
-            file.flush()
-            os.fsync(file.fileno())  # the rename must not outlive the data on a crash
+        rows = await write_parquet(report, temporary)
+        _fsync(temporary)  # the rename must not outlive the data on a crash
         os.replace(temporary, path)
     finally:
-        temporary.unlink(missing_ok=True)
+        for leftover in path.parent.glob(f"*{token}*"):
+            leftover.unlink(missing_ok=True)
+    return rows
+
+
+def _fsync(path: Path) -> None:
+    with open(path, "rb") as file:
+        os.fsync(file.fileno())

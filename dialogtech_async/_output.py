@@ -1,67 +1,304 @@
-"""Writing records to JSON Lines or CSV, one record at a time."""
+"""Records out: ``asdict``, and files of JSON Lines, CSV or Parquet written a batch at a time.
+
+JSON is written by msgspec, a batch of records per call: each record becomes a
+``msgspec.Struct`` of its fields in order (in C, by ``starmap``), which msgspec encodes
+without a Python call per value. Values are JSON-safe as ``asdict`` gives them: times
+in RFC 3339 (a zero UTC offset written ``Z``), decimals as strings, enums as their value,
+mapping fields as objects.
+
+A file is written under a temporary name beside its final one and renamed into place
+when complete, so an existing file is never truncated before the new one is whole;
+``abort()`` keeps what was written under a name of its own (``report.partial.jsonl``).
+"""
 
 from __future__ import annotations
 
 import csv
-import datetime as dt
-import enum
-import json
-from collections.abc import Iterable
-from decimal import Decimal
+import io
+import itertools
+import operator
+import os
+import tempfile
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import attrs
+import msgspec
+
+from ._exceptions import ValidationError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+__all__ = ["FORMATS", "Output", "asdict", "open_output", "partial_path"]
+
+#: Output formats by file suffix.
+FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv"}
+FORMATS[".parquet"] = "parquet"
 
 
-def plain(value: Any) -> Any:
-    """A record value as JSON can hold it: ISO dates, decimal strings, enum values."""
-    if isinstance(value, (dt.datetime, dt.date)):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, dict) or hasattr(value, "items"):
-        return {key: plain(item) for key, item in value.items()}
-    return value
+def _plain_mapping(value: Any) -> Any:
+    """msgspec's hook for what it does not know: the records' read-only mappings."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(f"cannot write a {type(value).__name__} as JSON")
 
 
-def record_dict(record: Any) -> dict[str, Any]:
-    """A record (attrs instance) as a dict of plain values."""
-    return {field.name: plain(getattr(record, field.name)) for field in attrs.fields(type(record))}
+_ENCODER = msgspec.json.Encoder(enc_hook=_plain_mapping)
 
 
-class RecordWriter:
-    """Writes records to ``path`` as JSON Lines (``.jsonl``/``.json``) or CSV (``.csv``).
+@attrs.frozen
+class _Codec:
+    """How one record type's records become msgspec values, fields in their order."""
 
-    Each record is written whole, so a file cut short by Ctrl-C is valid up to its
-    last line. In CSV, mapping fields (``extra``, tags) are JSON text.
+    names: tuple[str, ...]
+    get: Any  # attrgetter of every field, in order: record -> tuple
+    as_object: type[msgspec.Struct]  # encodes as {"field": value, ...}
+    as_array: type[msgspec.Struct]  # encodes as [value, ...]
+    #: Positions of the mapping fields (JSON text in a CSV cell).
+    mappings: tuple[int, ...]
+
+
+_codecs: dict[type, _Codec] = {}
+
+
+def _codec(record_type: type) -> _Codec:
+    found = _codecs.get(record_type)
+    if found is None:
+        found = _codecs[record_type] = _make_codec(record_type)
+    return found
+
+
+def _make_codec(record_type: type) -> _Codec:
+    fields = attrs.fields(record_type)
+    names = tuple(field.name for field in fields)
+    spec = [(name, Any) for name in names]
+    mappings = tuple(i for i, f in enumerate(fields) if isinstance(f.default, Mapping))
+    getter = operator.attrgetter(*names) if len(names) > 1 else (lambda r: (getattr(r, names[0]),))
+    return _Codec(
+        names,
+        getter,
+        msgspec.defstruct(record_type.__name__, spec),
+        msgspec.defstruct(record_type.__name__ + "Row", spec, array_like=True),
+        mappings,
+    )
+
+
+def _structs(records: list[Any], kind: str) -> list[Any]:
+    codec = _codec(type(records[0]))
+    struct = codec.as_object if kind == "object" else codec.as_array
+    return list(itertools.starmap(struct, map(codec.get, records)))
+
+
+def asdict(record: Any) -> dict[str, Any]:
+    """A record as a JSON-safe dict, fields in order: what the JSON Lines output holds.
+
+    Datetimes become RFC 3339 text (``2024-01-01T10:00:00-05:00``; a zero UTC offset
+    is written ``Z``), ``Decimal`` a string (``"7.25"``, exact), enums their value, mapping
+    fields (``extra``, tags) plain dicts with the same rules inside (lists too).
+
+    Args:
+        record: a record of this library (an attrs instance, e.g. ``ClickToRecord``).
     """
+    if not attrs.has(type(record)):
+        raise TypeError(f"asdict() takes a record, not {type(record).__name__}")
+    result: dict[str, Any] = msgspec.to_builtins(
+        _structs([record], "object")[0], enc_hook=_plain_mapping
+    )
+    return result
 
-    def __init__(self, path: Path) -> None:
-        suffix = path.suffix.lower()
-        if suffix not in (".jsonl", ".json", ".ndjson", ".csv"):
-            raise ValueError(f"--out must end in .jsonl or .csv, got {path.name!r}")
+
+def encode_lines(records: list[Any]) -> bytes:
+    """``records`` (all of one type) as JSON Lines, in one call."""
+    return _ENCODER.encode_lines(_structs(records, "object")) if records else b""
+
+
+def partial_path(path: Path) -> Path:
+    """Where an interrupted write of ``path`` is kept: ``report.partial.jsonl``."""
+    return path.with_name(f"{path.stem}.partial{path.suffix}")
+
+
+class Output(ABC):
+    """Where the command line's records go: a file, written whole or kept as a partial,
+    or standard output. Records come a batch at a time (``write``), Arrow batches to
+    Parquet (``write_batch``)."""
+
+    #: True when ``write_batch`` takes Arrow batches instead of records.
+    arrow = False
+
+    def __init__(self, path: Path | None, stream: BinaryIO | None = None) -> None:
+        #: The file written, or None for standard output.
         self.path = path
+        #: Records written so far.
         self.count = 0
-        self._csv = suffix == ".csv"
-        self._file: IO[str] = path.open("w", encoding="utf-8", newline="")
+        self._stream = stream
+        self._temp: Path | None = None
+
+    def _file(self) -> BinaryIO:
+        """The open temporary file (made on first use), or the stream given."""
+        if self._stream is None:
+            assert self.path is not None
+            handle, name = tempfile.mkstemp(
+                dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp"
+            )
+            self._temp = Path(name)
+            self._stream = os.fdopen(handle, "wb")
+        return self._stream
+
+    def write(self, records: list[Any]) -> None:
+        """Write a batch of records."""
+        raise NotImplementedError
+
+    def write_batch(self, batch: pa.RecordBatch) -> None:
+        """Write an Arrow record batch (Parquet)."""
+        raise NotImplementedError
+
+    @abstractmethod
+    def _finish(self) -> None:
+        """Write what a complete file ends with (a header if no record came, a footer)."""
+
+    def commit(self) -> None:
+        """Finish the file and move it to its name (replacing any file there)."""
+        self._finish()
+        self._close()
+        if self._temp is not None:
+            assert self.path is not None
+            os.replace(self._temp, self.path)
+            self._temp = None
+
+    def abort(self) -> Path | None:
+        """Stop: keep what was written (a valid file of whole records) under
+        ``partial_path(path)`` and return that name; None when nothing was kept."""
+        temp, self._temp = self._temp, None
+        if temp is None:
+            self._close()
+            return None
+        try:
+            self._finish()
+        finally:
+            self._close()
+        if not self.count:
+            temp.unlink(missing_ok=True)
+            return None
+        assert self.path is not None
+        kept = partial_path(self.path)
+        os.replace(temp, kept)
+        return kept
+
+    def _close(self) -> None:
+        if self._stream is not None:
+            if self.path is None:
+                self._stream.flush()  # standard output stays open
+            else:
+                self._stream.close()
+
+
+class _JSONLines(Output):
+    def write(self, records: list[Any]) -> None:
+        if records:
+            file = self._file()
+            file.write(encode_lines(records))
+            if self.path is None:
+                file.flush()  # a reader of the pipe sees each batch as it comes
+            self.count += len(records)
+
+    def _finish(self) -> None:
+        self._file()  # an empty report is an empty file
+
+
+class _CSV(Output):
+    """CSV with a header of the field names; mapping fields are JSON text, None empty."""
+
+    def __init__(self, path: Path | None, stream: BinaryIO | None = None) -> None:
+        super().__init__(path, stream)
+        self._text: io.TextIOWrapper | None = None
         self._writer: Any = None
 
-    def write(self, records: Iterable[Any]) -> None:
-        for record in records:
-            row = record_dict(record)
-            if self._csv:
-                if self._writer is None:
-                    self._writer = csv.DictWriter(self._file, fieldnames=list(row))
-                    self._writer.writeheader()
-                self._writer.writerow(
-                    {k: json.dumps(v) if isinstance(v, dict) else v for k, v in row.items()}
-                )
-            else:
-                self._file.write(json.dumps(row, ensure_ascii=False) + "\n")
-            self.count += 1
+    def write(self, records: list[Any]) -> None:
+        if not records:
+            return
+        codec = _codec(type(records[0]))
+        if self._writer is None:
+            self._text = io.TextIOWrapper(self._file(), encoding="utf-8", newline="")
+            self._writer = csv.writer(self._text)
+            self._writer.writerow(codec.names)
+        rows = msgspec.to_builtins(_structs(records, "array"), enc_hook=_plain_mapping)
+        for position in codec.mappings:
+            for row in rows:
+                row[position] = _ENCODER.encode(row[position]).decode()
+        self._writer.writerows(rows)
+        self.count += len(records)
 
-    def close(self) -> None:
-        self._file.close()
+    def _finish(self) -> None:
+        if self._text is None:
+            self._file()
+        else:
+            self._text.flush()
+
+    def _close(self) -> None:
+        if self._text is not None:
+            self._text.flush()
+            self._text.detach()
+            self._text = None
+        super()._close()
+
+
+class _Parquet(Output):
+    """Row groups of ``ROW_GROUP_ROWS`` written as the batches arrive."""
+
+    arrow = True
+
+    def __init__(self, path: Path | None, stream: BinaryIO | None = None) -> None:
+        from ._parquet import ParquetSink
+
+        super().__init__(path, stream)
+        self._sink: ParquetSink | None = None
+        self._sink_type = ParquetSink
+        #: The rows' schema, for the file of an empty report (set by the caller).
+        self.schema: pa.Schema | None = None
+
+    def write_batch(self, batch: pa.RecordBatch) -> None:
+        if self._sink is None:
+            self._sink = self._sink_type(self._file(), batch.schema)
+        self._sink.write(batch)
+        self.count += batch.num_rows
+
+    def _finish(self) -> None:
+        if self._sink is None and self.schema is not None:
+            self._sink = self._sink_type(self._file(), self.schema)  # no rows: still valid
+        if self._sink is not None:
+            self._sink.close()
+        self._file()
+
+
+def open_output(target: str) -> Output:
+    """The output for ``--out``: ``-`` (JSON Lines on standard output) or a file name
+    whose suffix says the format. Nothing is created until records arrive.
+
+    Raises:
+        ValidationError: an unknown suffix, or a directory that does not exist.
+    """
+    if target == "-":
+        import sys
+
+        return _JSONLines(None, sys.stdout.buffer)
+    path = Path(target)
+    kind = FORMATS.get(path.suffix.lower())
+    if kind is None:
+        raise ValidationError(
+            f"--out must end in .jsonl, .csv or .parquet (or be - for standard output),"
+            f" got {path.name!r}",
+            parameter="out",
+        )
+    if not path.parent.is_dir():
+        raise ValidationError(f"--out: no directory {str(path.parent)!r}", parameter="out")
+    if path.is_dir():
+        raise ValidationError(f"--out: {target!r} is a directory", parameter="out")
+    if kind == "parquet":
+        from ._arrow import require_pyarrow
+
+        require_pyarrow()
+        return _Parquet(path)
+    return _JSONLines(path) if kind == "jsonl" else _CSV(path)

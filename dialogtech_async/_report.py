@@ -5,18 +5,25 @@ from __future__ import annotations
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from types import TracebackType
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 import anyio
 import httpx
 
+from ._arrow import arrow_decoder, require_pyarrow
+from ._arrow import schema as arrow_schema
 from ._convert import RecordConverter
 from ._exceptions import DialogTechError, StreamInterruptedError, TransportError
 from ._parsers import Decoder, Parser, Row
 from ._reader import record_reader
 from ._retry import RetryPolicy
 
+if TYPE_CHECKING:
+    import pyarrow as pa
+
 T = TypeVar("T")
+#: What an iteration hands out: typed records, raw rows, or Arrow record batches.
+_Mode = Literal["records", "rows", "arrow"]
 
 #: Opens the response (retrying as the endpoint allows) and returns it unread; its
 #: argument is the number of records before the page asked for (0 unless paged).
@@ -77,7 +84,7 @@ class Report(Generic[T]):
         self._response: httpx.Response | None = None
         self._chunks: AsyncIterator[bytes] | None = None
         self._decoder: Decoder[Any] | None = None
-        self._typed = True
+        self._mode: _Mode = "records"
         self._iterator: AsyncGenerator[T, None] | None = None
         self._handed_out: weakref.ref[AsyncGenerator[Any, None]] | None = None
         self._held: AsyncGenerator[Any, None] | None = None
@@ -124,24 +131,40 @@ class Report(Generic[T]):
     def __aiter__(self) -> AsyncIterator[T]:
         if self._iterator is not None:
             return self._iterator  # `async for` after `anext(report)`: carry on from there
-        return self._generator(typed=True)
+        return self._generator("records")
 
     async def __anext__(self) -> T:
         if self._iterator is None:
-            self._iterator = self._generator(typed=True)
+            self._iterator = self._generator("records")
         return await self._iterator.__anext__()
 
     def rows(self) -> AsyncIterator[Row]:
         """Iterate the raw rows (the API's keys and text), skipping record conversion."""
-        return self._generator(typed=False)
+        return self._generator("rows")
 
-    def _generator(self, *, typed: bool) -> AsyncGenerator[Any, None]:
+    def arrow_batches(self) -> AsyncIterator[pa.RecordBatch]:
+        """Iterate ``pyarrow.RecordBatch``es, one per parsed chunk, built column-wise from
+        the parser's rows (no record object is made). The schema and the values are the
+        typed records' (see ``dialogtech_async._arrow`` for the type mapping);
+        ``records_yielded`` counts rows. Needs the ``[arrow]`` extra.
+        """
+        require_pyarrow()
+        return self._generator("arrow")
+
+    async def to_arrow(self) -> pa.Table:
+        """Read the whole report into a ``pyarrow.Table`` (needs the ``[arrow]`` extra)."""
+        pa = require_pyarrow()
+        async with self:
+            batches = [batch async for batch in self.arrow_batches()]
+        return pa.Table.from_batches(batches, schema=arrow_schema(self._converter.record_type))
+
+    def _generator(self, mode: _Mode) -> AsyncGenerator[Any, None]:
         # Inside `async with`, held until __aexit__ closes it (trio warns about async
         # generators left to its finalizer). Otherwise held weakly: when a bare `async
         # for` is left early, the generator is dropped at once and the event loop's
         # finalizer closes it, and with it the response (a reference cycle would wait
         # for the GC); `aclose()` still closes it if it lives.
-        generator = self._iterate(typed=typed)
+        generator = self._iterate(mode)
         if self._managed:
             self._held = generator
         self._handed_out = weakref.ref(generator)
@@ -167,13 +190,18 @@ class Report(Generic[T]):
             await generator.aclose()
         await self._release()
 
-    async def _iterate(self, *, typed: bool) -> AsyncGenerator[Any, None]:
+    async def _iterate(self, mode: _Mode) -> AsyncGenerator[Any, None]:
         if self._started:
             raise RuntimeError("a Report can be iterated only once")
         self._started = True
-        self._typed = typed
+        self._mode = mode
         try:
             while (batch := await self._next_batch()) is not None:
+                if mode == "arrow":  # whole batches, counted by their rows
+                    for table in batch:
+                        self._delivered += table.num_rows
+                        yield table
+                    continue
                 # Popped as they go: a record handed out is held by the caller alone,
                 # so one the caller drops is freed before the next chunk is parsed.
                 batch.reverse()
@@ -199,7 +227,7 @@ class Report(Generic[T]):
                 if self._closed_under_reader:
                     break  # not the body's end: the response was closed under us
                 batch = self._decode(self._decoder.close)
-                self._page_records += len(batch)
+                self._page_records += self._count(batch)
                 await self._release()
                 if self._page_records == self._page_size:  # a full page: ask for the next
                     self._page_offset += self._page_records
@@ -223,7 +251,7 @@ class Report(Generic[T]):
             self.bytes_read += len(chunk)
             batch = self._decode(self._decoder.feed, chunk)
             if batch:
-                self._page_records += len(batch)
+                self._page_records += self._count(batch)
                 return batch
         if self._closed_under_reader:
             raise StreamInterruptedError(
@@ -249,13 +277,25 @@ class Report(Generic[T]):
         self.status_code = response.status_code
         length = response.headers.get("Content-Length")
         self.content_length = int(length) if length and length.isdigit() else None
-        decode = self._records if self._typed else _rows
+        decoders: dict[_Mode, Decode] = {
+            "records": self._records,
+            "rows": _rows,
+            "arrow": self._arrow,
+        }
+        decode = decoders[self._mode]
         self._decoder = self._make_decoder(response, decode)
         self._chunks = response.aiter_bytes()
         self.bytes_read = 0
 
     def _records(self, parser: Parser) -> Decoder[T]:
         return record_reader(parser, self._converter)
+
+    def _arrow(self, parser: Parser) -> Decoder[pa.RecordBatch]:
+        return arrow_decoder(self._converter)(parser)
+
+    def _count(self, batch: list[Any]) -> int:
+        """Records in a batch from ``_next_batch``: Arrow batches count their rows."""
+        return sum(b.num_rows for b in batch) if self._mode == "arrow" else len(batch)
 
     def _interrupted(self, exc: httpx.TransportError, request: httpx.Request) -> TransportError:
         error = self._transport_error(exc, request)

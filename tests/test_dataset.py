@@ -25,6 +25,7 @@ from dialogtech_async.dataset import Account, pull
 from dialogtech_async.testing import (
     SANDBOX_ACCESS_KEY,
     SANDBOX_SECRET_ACCESS_KEY,
+    DropMidBody,
     ErrorStatus,
     Latency,
     RunningSandbox,
@@ -166,6 +167,20 @@ def test_a_window_failing_after_its_retries_is_listed_and_the_rest_complete(
     assert len(resumed.skipped) == 3
     assert not Path(result.failed_file or "").exists()
     assert sandbox.app.requests["report.clickto"] == 4 + 2 + 1
+
+
+def test_a_window_broken_mid_body_leaves_no_file_behind(
+    cluster: LocalCluster, sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    """Records arrived before the break: the partial Parquet file is not left in the dataset."""
+    sandbox.app.add_fault(DropMidBody(after_records=3), action="report.clickto", times=1)
+    result = run(cluster, sandbox, tmp_path)
+    [failed] = result.failed
+    assert failed.error.startswith("StreamInterruptedError")
+    assert len(result.written) == 3
+    broken = tmp_path / "report=click_to_report" / "account=acme" / f"date={failed.start}"
+    assert not broken.exists() or not list(broken.iterdir())
+    assert len(parquet_files(tmp_path)) == 3
 
 
 def test_429s_are_retried_inside_the_task(

@@ -1,0 +1,340 @@
+"""Arrow record batches built column-wise from a parser's rows, without records.
+
+The schema comes from the record type (``schema``):
+
+- ``str`` -> ``string``; ``int`` -> ``int64``; ``bool`` -> ``bool``;
+- ``Decimal`` -> ``decimal128(18, scale)`` with the scale the API writes (``DECIMAL_SCALES``:
+  cents for prices, tenths for minutes). A value with more decimal places is a
+  ``ResponseFormatError``: a value is never rounded;
+- click-to times (no zone sent) -> ``timestamp[us]``; LeadFlow ``call_date`` ->
+  ``timestamp[us, tz=America/New_York]``; Infinity ``trigger_datetime`` ->
+  ``timestamp[us, tz=UTC]``; Infinity times kept as sent (``state_start_datetime``, in the
+  ``tz=`` asked for) -> ``timestamp[us]``, the wall time as sent (an offset, if one was
+  sent, is dropped);
+- ``LeadStatus`` -> ``string`` (the API's text);
+- mapping fields (``extra``, ``pass_through_tags``, ``custom_variables``) -> ``string``
+  holding a JSON object (the API's keys and values as received; decimals as strings),
+  null when empty. Values of any JSON type survive, which ``map<string, string>`` would not.
+
+The values are those of the typed records: each field is read by the converter's own
+rules (``_convert``'s expressions, compiled a column at a time), and any batch the fast
+path cannot take (mixed key layouts, a bad value) goes through the converter itself, which
+says which field of which record is wrong.
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+import typing
+import weakref
+from collections.abc import Callable
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import msgspec
+
+from ._codegen import compiled
+from ._convert import (
+    _PREFIX_FIELDS,
+    RecordConverter,
+    _date_format,
+    _Layout,
+    _text_column_expression,
+    _value_expression,
+)
+from ._exceptions import ResponseFormatError
+from ._parsers import CSVParser, Parser, Row
+from ._records import DateFormat, LeadStatus
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+__all__ = ["MISSING_PYARROW", "ArrowDecoder", "BatchBuilder", "require_pyarrow", "schema"]
+
+MISSING_PYARROW = "Arrow and Parquet output need pyarrow: pip install 'dialogtech-async[arrow]'"
+
+#: Decimal places the APIs write, by field; other Decimal fields get ``DEFAULT_SCALE``.
+DECIMAL_SCALES = {
+    "offer_price": 2,  # dollars and cents
+    "affiliate_price": 2,
+    "margin": 2,
+    "talk_minutes": 1,  # "tenths of a minute" (the LeadFlow document)
+    "total_minutes": 1,
+}
+DEFAULT_SCALE = 6
+#: 18 digits fit a decimal128 in Parquet's INT64 physical type, readable everywhere.
+DECIMAL_PRECISION = 18
+
+_ZONE_NAMES = {DateFormat.EASTERN: "America/New_York", DateFormat.UTC: "UTC"}
+_MAPPING_FIELDS = frozenset(("extra", *_PREFIX_FIELDS.values()))
+_json = msgspec.json.Encoder(enc_hook=lambda value: dict(value))
+
+
+def require_pyarrow() -> Any:
+    """The pyarrow module, or an ImportError saying what to install."""
+    try:
+        import pyarrow
+    except ImportError as exc:
+        raise ImportError(MISSING_PYARROW) from exc
+    return pyarrow
+
+
+def _arrow_type(name: str, type_: Any) -> pa.DataType:
+    pa = require_pyarrow()
+    if name in _MAPPING_FIELDS:
+        return pa.string()
+    marker = _date_format(type_)
+    if marker is not None:
+        return pa.timestamp("us", tz=_ZONE_NAMES.get(marker))
+    kinds = {
+        str | None: pa.string(),
+        LeadStatus | str | None: pa.string(),
+        int | None: pa.int64(),
+        bool | None: pa.bool_(),
+        Decimal | None: pa.decimal128(DECIMAL_PRECISION, DECIMAL_SCALES.get(name, DEFAULT_SCALE)),
+    }
+    for kind, arrow in kinds.items():
+        if type_ == kind:
+            return arrow
+    raise TypeError(f"no Arrow type for field {name!r} of type {type_!r}")
+
+
+_schemas: dict[type, pa.Schema] = {}
+
+
+def schema(record_type: type) -> pa.Schema:
+    """The Arrow schema of ``record_type``'s batches: one column per field, in order."""
+    found = _schemas.get(record_type)
+    if found is None:
+        pa = require_pyarrow()
+        hints = typing.get_type_hints(record_type, include_extras=True)
+        fields = attrs.fields(record_type)
+        found = pa.schema([pa.field(f.name, _arrow_type(f.name, hints[f.name])) for f in fields])
+        _schemas[record_type] = found
+    return found
+
+
+def _json_text(values: list[Any]) -> list[str | None]:
+    encode = _json.encode
+    return [encode(v).decode() if v else None for v in values]
+
+
+def _as_sent(values: list[Any]) -> list[Any]:
+    """Wall times as sent: an aware value keeps its clock reading, not its offset."""
+    return [v.replace(tzinfo=None) if v is not None and v.tzinfo else v for v in values]
+
+
+class BatchBuilder:
+    """Makes ``pyarrow.RecordBatch``es of ``converter``'s record type from raw rows.
+
+    Args:
+        converter: the record converter whose rules give the values.
+    """
+
+    def __init__(self, converter: RecordConverter[Any]) -> None:
+        self._pa = require_pyarrow()
+        self._converter = converter
+        self._type = converter.record_type
+        self.schema = schema(self._type)
+        self._names = [f.name for f in attrs.fields(self._type)]
+        hints = typing.get_type_hints(self._type, include_extras=True)
+        self._as_sent = {n for n in self._names if _date_format(hints[n]) is DateFormat.AS_SENT}
+        # Per key layout: a function from rows (or text columns) to {field: values}.
+        self._rows_fns: dict[tuple[str, ...], Callable[[list[Any]], dict[str, Any]]] = {}
+        self._text_fns: dict[tuple[str, ...], Callable[[list[Any]], dict[str, Any]]] = {}
+
+    def from_rows(self, rows: list[Row], first_index: int = 0) -> pa.RecordBatch:
+        """The batch of ``rows`` (dicts, the API's keys); ``first_index`` is the first
+        row's index in the report, for errors.
+
+        Raises:
+            ResponseFormatError: a value that cannot be read, as the converter says it.
+        """
+        if rows:
+            keys = tuple(rows[0])
+            width = len(keys)
+            if width and all(len(row) == width for row in rows):
+                try:
+                    return self._batch(self._rows_function(keys)(rows), len(rows), first_index)
+                except (ValueError, TypeError, KeyError, ArithmeticError):
+                    pass  # other keys in some row, or a bad value: the converter says which
+        return self._from_records(self._converter.convert(rows, first_index), first_index)
+
+    def from_columns(
+        self, keys: tuple[str, ...], columns: list[tuple[str, ...]], first_index: int = 0
+    ) -> pa.RecordBatch:
+        """The batch of a text table given by columns (CSV), as ``convert_columns`` takes it."""
+        if not columns or not columns[0]:
+            return self._batch({}, 0, first_index)
+        try:
+            values = self._text_function(keys)(columns)
+            return self._batch(values, len(columns[0]), first_index)
+        except (ValueError, TypeError, KeyError, ArithmeticError):
+            records = self._converter.convert_columns(keys, columns, first_index)
+            return self._from_records(records, first_index)
+
+    def _from_records(self, records: list[Any], first_index: int) -> pa.RecordBatch:
+        """The slow path's batch, from records the converter built."""
+        get = operator.attrgetter
+        values = {name: list(map(get(name), records)) for name in self._names}
+        return self._batch(values, len(records), first_index)
+
+    def _batch(self, values: dict[str, Any], n: int, first_index: int) -> pa.RecordBatch:
+        pa = self._pa
+        arrays = []
+        for field in self.schema:
+            column = values.get(field.name)
+            if column is None:
+                arrays.append(pa.nulls(n, field.type))
+                continue
+            if field.name in _MAPPING_FIELDS:
+                column = _json_text(column)
+            elif field.name in self._as_sent:
+                column = _as_sent(column)
+            try:
+                arrays.append(pa.array(column, field.type))
+            except pa.ArrowInvalid:
+                raise self._unfit(field, column, first_index) from None
+        return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
+
+    def _unfit(self, field: pa.Field, column: list[Any], first_index: int) -> ResponseFormatError:
+        """The error for a value its Arrow type cannot hold exactly (decimal places)."""
+        pa = self._pa
+        for index, value in enumerate(column):
+            try:
+                pa.array([value], field.type)
+            except pa.ArrowInvalid as exc:
+                return ResponseFormatError(
+                    f"{self._type.__name__}.{field.name}: {value} does not fit the Arrow"
+                    f" column's {field.type} ({exc})",
+                    record_index=first_index + index,
+                )
+        raise AssertionError("every value fits")  # pragma: no cover
+
+    def _layout(self, keys: tuple[str, ...]) -> _Layout:
+        converter = self._converter
+        return converter._layouts.get(keys) or converter._compile(keys)
+
+    def _rows_function(self, keys: tuple[str, ...]) -> Callable[[list[Any]], dict[str, Any]]:
+        function = self._rows_fns.get(keys)
+        if function is None:
+            function = self._rows_fns[keys] = self._generate(keys, text=False)
+        return function
+
+    def _text_function(self, keys: tuple[str, ...]) -> Callable[[list[Any]], dict[str, Any]]:
+        function = self._text_fns.get(keys)
+        if function is None:
+            function = self._text_fns[keys] = self._generate(keys, text=True)
+        return function
+
+    def _generate(self, keys: tuple[str, ...], *, text: bool) -> Callable[[list[Any]], Any]:
+        """Compile one function from a batch (rows of this layout, or text columns) to
+        each field's list of values: the converter's expressions, no record made.
+
+        Keys beyond the record's fields go, per row, into the mapping fields as the
+        converter gathers them (``extra``, or a prefix's mapping).
+        """
+        layout = self._layout(keys)
+        namespace = self._converter._namespace(layout.reads)
+        names = ", ".join(f"c{position}" for position in range(len(keys)))
+        if text:
+            lines = ["def values(columns):", f"    {names}, = columns"]
+        else:
+            # A missing key raises KeyError here: the batch goes the converter's way.
+            namespace["get"] = operator.itemgetter(*keys) if len(keys) > 1 else None
+            unpack = (
+                "zip(*map(get, rows))" if len(keys) > 1 else f"[[r[{keys[0]!r}] for r in rows]]"
+            )
+            lines = ["def values(rows):", f"    {names}, = {unpack}"]
+        lines.append("    out = {}")
+        for number, (key, field, _hook, type_) in enumerate(layout.reads):
+            lines.append(f"    c = c{keys.index(key)}")
+            if text:
+                lines.append(f"    out[{field!r}] = {_text_column_expression(number, type_)}")
+            else:
+                lines.append(
+                    f"    out[{field!r}] = [{_value_expression(number, type_)} for v in c]"
+                )
+        mappings: dict[str, list[tuple[str, str]]] = {}
+        for key in layout.extra_keys:
+            mappings.setdefault("extra", []).append((key, key))
+        for key, field, name in layout.gathered:
+            mappings.setdefault(field, []).append((key, name))
+        for field, pairs in mappings.items():
+            if text:
+                source = ", ".join(f"{name!r}: c{keys.index(key)}[i]" for key, name in pairs)
+                lines.append(f"    out[{field!r}] = [{{{source}}} for i in range(len(c0))]")
+            else:
+                source = ", ".join(f"{name!r}: r[{key!r}]" for key, name in pairs)
+                lines.append(f"    out[{field!r}] = [{{{source}}} for r in rows]")
+        lines.append("    return out")
+        return compiled(lines, namespace, f"<{self._type.__name__} arrow values>")
+
+
+class ArrowDecoder:
+    """A parser and a ``BatchBuilder`` fused: bytes in, a list of at most one
+    ``RecordBatch`` out (none when a chunk completes no row).
+
+    As the record decoder does, the rows before a bad value come first, as a batch; the
+    error is raised by the next call, and by every later one.
+    """
+
+    def __init__(self, parser: Parser, builder: BatchBuilder) -> None:
+        self._builder = builder
+        self._count = 0
+        self._fault: ResponseFormatError | None = None
+        self._table = isinstance(parser, CSVParser)
+        if isinstance(parser, CSVParser):
+            self._parser: Any = parser
+            self._read: Callable[..., list[Any]] = parser.feed_values
+            self._finish: Callable[[], list[Any]] = parser.close_values
+        else:
+            self._read, self._finish = parser.feed, parser.close
+
+    def feed(self, data: bytes) -> list[pa.RecordBatch]:
+        """Consume a chunk; return the batch of the rows it completed, if any."""
+        if self._fault is not None:
+            raise self._fault
+        return self._batches(self._read(data))
+
+    def close(self) -> list[pa.RecordBatch]:
+        """End of the body: the batch of the last rows, if any."""
+        if self._fault is not None:
+            raise self._fault
+        return self._batches(self._finish())
+
+    def _batches(self, rows: list[Any]) -> list[pa.RecordBatch]:
+        if not rows:
+            return []
+        try:
+            batch = self._build(rows)
+        except ResponseFormatError as exc:
+            self._fault = exc
+            good = None if exc.record_index is None else exc.record_index - self._count
+            if not good or good < 0:
+                raise
+            batch = self._build(rows[:good])
+        self._count += batch.num_rows
+        return [batch]
+
+    def _build(self, rows: list[Any]) -> pa.RecordBatch:
+        if self._table:
+            keys = tuple(self._parser.fieldnames or ())
+            return self._builder.from_columns(keys, list(zip(*rows, strict=True)), self._count)
+        return self._builder.from_rows(rows, self._count)
+
+
+#: One builder per converter, so that its compiled functions serve every report.
+_builders: weakref.WeakKeyDictionary[RecordConverter[Any], BatchBuilder] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def arrow_decoder(converter: RecordConverter[Any]) -> Callable[[Parser], ArrowDecoder]:
+    """For ``Report``: turns a raw-row parser into the decoder of Arrow batches."""
+    builder = _builders.get(converter)
+    if builder is None:
+        builder = _builders[converter] = BatchBuilder(converter)
+    return functools.partial(ArrowDecoder, builder=builder)
