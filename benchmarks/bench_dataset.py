@@ -2,10 +2,9 @@
 
     python benchmarks/bench_dataset.py [--windows 16] [--rows 20000] [--rounds 3]
 
-The sandbox serves every window from a thread of this process (its work is counted on
-the same cores). Both clusters start before any clock does; rounds alternate between
-them, each into a fresh directory, and the best round of each is reported. DuckDB counts
-the rows of the last dataset to check what was written.
+The sandbox serves every window from a thread of this process (on the same cores). Both
+clusters start before any clock does; rounds alternate between them, each into a fresh
+directory; the best round of each is reported. DuckDB counts the last dataset's rows.
 """
 
 from __future__ import annotations
@@ -86,6 +85,7 @@ def main() -> None:
     shutil.rmtree(ROOT)
     figures = {
         "cpus": os.cpu_count(),
+        "load_average_1_5_15_min": [round(x, 1) for x in os.getloadavg()],  # other jobs
         "windows": args.windows,
         "rows_per_window": args.rows,
         "partitions_per_s": {"1 worker": round(one, 2), "2 workers": round(two, 2)},
