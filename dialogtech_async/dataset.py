@@ -87,6 +87,7 @@ def _check_name(instance: Account, attribute: attrs.Attribute[str], value: str) 
         or value.strip() != value
         or value in ("", ".", "..")
         or _UNSAFE_NAME.intersection(value)
+        or not value.isprintable()
     ):
         raise ValidationError(
             f"account name {value!r} cannot name a directory (no /, \\, =, :, spaces around)",
@@ -238,8 +239,10 @@ def pull(
     days = windows(start, end, window)
     todo: list[Task] = []
     skipped: list[Partition] = []
-    for account in accounts:
-        for first, last in days:
+    # Window by window across the accounts: the tasks running at once belong to many
+    # accounts, rather than all to one whose semaphore would keep most of them waiting.
+    for first, last in days:
+        for account in accounts:
             path = partition_path(root, report, account.name, first)
             if path.exists():
                 skipped.append(Partition(account.name, first, last, str(path)))

@@ -283,7 +283,7 @@ def test_bad_arguments_are_refused_before_anything_runs(
     assert not list(tmp_path.iterdir())
 
 
-@pytest.mark.parametrize("name", ["", "a/b", "..", "a=b", " acme", "c:\\x"])
+@pytest.mark.parametrize("name", ["", "a/b", "..", "a=b", " acme", "c:\\x", "a\nb"])
 def test_an_account_name_must_name_a_directory(name: str) -> None:
     with pytest.raises(ValidationError, match="account name"):
         Account(name, "k", "s")
