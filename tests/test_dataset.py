@@ -325,12 +325,16 @@ def test_a_worker_killed_mid_pull_leaves_every_partition_complete_once(
         pids = client.run(os.getpid)
         puller.start()
         while not parquet_files(tmp_path) and puller.is_alive():
-            time.sleep(0.05)
-        victim = next(iter(pids.values()))
+            time.sleep(0.02)
+        time.sleep(0.15)  # the next windows' requests are now waiting out their latency
+        busy = [address for address, keys in client.processing().items() if keys]
+        victim = pids[(busy or list(pids))[0]]  # one running tasks, when the pull has any
+        assert puller.is_alive()  # mid-pull
         os.kill(victim, signal.SIGKILL)
         puller.join(timeout=120)
         assert not puller.is_alive()
         client.wait_for_workers(2, timeout=60)  # the nanny restarts it for the next tests
+        assert victim not in client.run(os.getpid).values()
     [result] = outcome
     assert result.failed == []  # type: ignore[attr-defined]
     assert len(result.written) + len(result.skipped) == 16  # type: ignore[attr-defined]
