@@ -18,8 +18,10 @@ import attrs
 
 from ._bulk import split_range
 from ._dialogtech import Session
+from ._exceptions import StreamInterruptedError
 from ._parquet import write_parquet
 from ._redact import REDACTED, redact_text, secret_forms
+from ._retry import RetryPolicy
 
 if TYPE_CHECKING:
     from distributed import Semaphore
@@ -93,11 +95,28 @@ def run_task(task: Task, semaphore: Semaphore) -> Outcome:
     try:
         # Held until the response is read: at most max_leases requests per account.
         with semaphore:
-            rows = asyncio.run(_pull(task, path))
+            rows = asyncio.run(_pull_retrying(task, path))
     except Exception as exc:
         message = redact_text(str(exc), task.credentials.secrets())
         return Outcome("failed", error=f"{type(exc).__name__}: {message}")
     return Outcome("written", rows=rows)
+
+
+async def _pull_retrying(task: Task, path: Path) -> int:
+    """``_pull``, again when the connection broke mid-body, within the retry budget.
+
+    A session never retries a stream that has delivered records, since they would be
+    delivered twice; a partition is rewritten from its first record, so here it is safe.
+    """
+    policy = RetryPolicy(max_retries=task.max_retries)
+    for retry in range(task.max_retries + 1):
+        try:
+            return await _pull(task, path)
+        except StreamInterruptedError:
+            if retry == task.max_retries:
+                raise
+            await asyncio.sleep(policy.delay(retry))
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 async def _pull(task: Task, path: Path) -> int:

@@ -17,7 +17,8 @@ One Dask task per (account, window) writes
 temporary name, then renames it, so a file on disk is always whole. A second run with
 the same arguments skips the files that exist and pulls only what is missing (or failed).
 Requests to one account are limited cluster-wide by a ``distributed.Semaphore`` per
-account; 429s and 5xx are retried inside the task by the session's retry policy; a window
+account; 429s and 5xx are retried inside the task by the session's retry policy (and a
+stream broken mid-body is pulled again whole, within the same budget); a window
 that still fails is listed in ``result.failed`` and in ``out/report=<report>/_failed.json``.
 
 ``scheduler=None`` starts a ``LocalCluster`` of worker processes for the call; an address

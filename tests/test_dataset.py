@@ -169,12 +169,23 @@ def test_a_window_failing_after_its_retries_is_listed_and_the_rest_complete(
     assert sandbox.app.requests["report.clickto"] == 4 + 2 + 1
 
 
-def test_a_window_broken_mid_body_leaves_no_file_behind(
+def test_a_stream_broken_mid_body_is_pulled_again_whole(
     cluster: LocalCluster, sandbox: RunningSandbox, tmp_path: Path
 ) -> None:
-    """Records arrived before the break: the partial Parquet file is not left in the dataset."""
+    """A partition is rewritten from its first record, so a broken stream is retried."""
     sandbox.app.add_fault(DropMidBody(after_records=3), action="report.clickto", times=1)
     result = run(cluster, sandbox, tmp_path)
+    assert result.ok
+    assert [p.rows for p in result.written] == [ROWS] * 4
+    assert sandbox.app.requests["report.clickto"] == 4 + 1
+
+
+def test_a_window_broken_after_its_retries_leaves_no_file_behind(
+    cluster: LocalCluster, sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    """Records arrived before each break: no partial Parquet file is left in the dataset."""
+    sandbox.app.add_fault(DropMidBody(after_records=3), action="report.clickto", times=3)
+    result = run(cluster, sandbox, tmp_path, per_account_concurrency=1, max_retries=2)
     [failed] = result.failed
     assert failed.error.startswith("StreamInterruptedError")
     assert len(result.written) == 3
