@@ -357,3 +357,15 @@ def test_a_worker_killed_mid_pull_leaves_every_partition_complete_once(
         " hive_partitioning=true) GROUP BY ALL ORDER BY ALL"
     ).fetchall()
     assert counts == [(name, days(d), ROWS) for name in ("acme", "globex") for d in range(1, 9)]
+
+
+def test_the_contracts_keywords() -> None:
+    import inspect
+
+    contract = {"accounts", "report", "start", "end", "window", "out", "scheduler"}
+    contract |= {"per_account_concurrency", "base_url"}
+    parameters = inspect.signature(pull).parameters
+    assert contract <= set(parameters)
+    assert parameters["scheduler"].default is None
+    assert parameters["per_account_concurrency"].default == 4
+    assert parameters["base_url"].default is None
