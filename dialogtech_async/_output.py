@@ -18,7 +18,7 @@ import io
 import itertools
 import operator
 import os
-import tempfile
+import secrets
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from pathlib import Path
@@ -115,6 +115,20 @@ def encode_lines(records: list[Any]) -> bytes:
     return _ENCODER.encode_lines(_structs(records, "object")) if records else b""
 
 
+def create_beside(path: Path) -> tuple[BinaryIO, Path]:
+    """A new file for writing beside ``path`` (hidden, unique), and its name. Its mode
+    is the one a plain ``open()`` gives (the umask's), not ``mkstemp``'s 0600, since it
+    becomes ``path``."""
+    for _ in range(100):
+        temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+        return os.fdopen(descriptor, "wb"), temp
+    raise FileExistsError(f"no free temporary name beside {path}")
+
+
 def partial_path(path: Path) -> Path:
     """Where an interrupted write of ``path`` is kept: ``report.partial.jsonl``."""
     return path.with_name(f"{path.stem}.partial{path.suffix}")
@@ -140,11 +154,7 @@ class Output(ABC):
         """The open temporary file (made on first use), or the stream given."""
         if self._stream is None:
             assert self.path is not None
-            handle, name = tempfile.mkstemp(
-                dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp"
-            )
-            self._temp = Path(name)
-            self._stream = os.fdopen(handle, "wb")
+            self._stream, self._temp = create_beside(self.path)
         return self._stream
 
     def write(self, records: list[Any]) -> None:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ._arrow import require_pyarrow
 from ._arrow import schema as arrow_schema
-from ._output import partial_path
+from ._output import create_beside, partial_path
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -79,11 +78,10 @@ async def write_parquet(report: Report[Any] | BulkReport[Any], path: str | os.Pa
     require_pyarrow()
     path = Path(path)
     record_type = _record_type(report)
-    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    temp = Path(name)
+    opened, temp = create_beside(path)
     rows = 0
     try:
-        with os.fdopen(handle, "wb") as file:
+        with opened as file:
             sink = ParquetSink(file, arrow_schema(record_type))
             try:
                 async with report:

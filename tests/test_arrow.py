@@ -302,3 +302,16 @@ async def test_cancelled_write_parquet_keeps_a_valid_partial(tmp_path: Path) -> 
     assert 0 < table.num_rows < 200_000
     assert table.schema == schema(dta.ClickToRecord)
     assert names(tmp_path) == ["big.parquet", "big.partial.parquet"]
+
+
+def test_rows_before_a_malformed_body_come_first() -> None:
+    from dialogtech_async._arrow import ArrowDecoder
+
+    builder = BatchBuilder(RecordConverter(dta.ClickToRecord))
+    decoder = ArrowDecoder(CSVParser(), builder)
+    assert decoder.feed(b'"Caller ID","Call Duration"\n"1","5"\n') == []  # held: one row
+    assert decoder.feed(b'"2","6"\n"3","7') == []
+    (batch,) = decoder.close()  # the body ends inside a quoted field
+    assert batch.column("caller_id").to_pylist() == ["1", "2"]
+    with pytest.raises(dta.ResponseFormatError):
+        decoder.close()
