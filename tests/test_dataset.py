@@ -35,6 +35,8 @@ from dialogtech_async.testing import (
 )
 
 ROWS = 7  # records the sandbox sends per request (per window)
+# More than one Arrow batch (256 rows) a window: a break after it comes after records.
+LONG_ROWS = 600
 JAN_1 = dt.date(2024, 1, 1)
 ACME = Account("acme", SANDBOX_ACCESS_KEY, SANDBOX_SECRET_ACCESS_KEY)
 GLOBEX = Account("globex", SANDBOX_ACCESS_KEY, SANDBOX_SECRET_ACCESS_KEY)
@@ -169,23 +171,32 @@ def test_a_window_failing_after_its_retries_is_listed_and_the_rest_complete(
     assert sandbox.app.requests["report.clickto"] == 4 + 2 + 1
 
 
+@pytest.fixture
+def long_sandbox() -> Iterator[RunningSandbox]:
+    """Windows long enough for Arrow batches to be handed out before a break."""
+    with serve_in_thread(rows=LONG_ROWS, chunk_rows=100) as running:
+        yield running
+
+
 def test_a_stream_broken_mid_body_is_pulled_again_whole(
-    cluster: LocalCluster, sandbox: RunningSandbox, tmp_path: Path
+    cluster: LocalCluster, long_sandbox: RunningSandbox, tmp_path: Path
 ) -> None:
     """A partition is rewritten from its first record, so a broken stream is retried."""
-    sandbox.app.add_fault(DropMidBody(after_records=3), action="report.clickto", times=1)
-    result = run(cluster, sandbox, tmp_path)
+    fault = DropMidBody(after_records=LONG_ROWS - 100)
+    long_sandbox.app.add_fault(fault, action="report.clickto", times=1)
+    result = run(cluster, long_sandbox, tmp_path)
     assert result.ok
-    assert [p.rows for p in result.written] == [ROWS] * 4
-    assert sandbox.app.requests["report.clickto"] == 4 + 1
+    assert [p.rows for p in result.written] == [LONG_ROWS] * 4
+    assert long_sandbox.app.requests["report.clickto"] == 4 + 1
 
 
 def test_a_window_broken_after_its_retries_leaves_no_file_behind(
-    cluster: LocalCluster, sandbox: RunningSandbox, tmp_path: Path
+    cluster: LocalCluster, long_sandbox: RunningSandbox, tmp_path: Path
 ) -> None:
     """Records arrived before each break: no partial Parquet file is left in the dataset."""
-    sandbox.app.add_fault(DropMidBody(after_records=3), action="report.clickto", times=3)
-    result = run(cluster, sandbox, tmp_path, per_account_concurrency=1, max_retries=2)
+    fault = DropMidBody(after_records=LONG_ROWS - 100)
+    long_sandbox.app.add_fault(fault, action="report.clickto", times=3)
+    result = run(cluster, long_sandbox, tmp_path, per_account_concurrency=1, max_retries=2)
     [failed] = result.failed
     assert failed.error.startswith("StreamInterruptedError")
     assert len(result.written) == 3
