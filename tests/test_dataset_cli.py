@@ -151,3 +151,16 @@ def test_bad_input_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     )  # fmt: skip
     assert run_pull(args) == 2
     assert "not valid TOML" in capsys.readouterr().err
+
+
+def test_the_progress_bar_shows_the_dashboard_link(capsys: pytest.CaptureFixture[str]) -> None:
+    from dialogtech_async._dataset_cli import _Bar
+    from dialogtech_async.dataset import PullProgress
+
+    bar = _Bar()
+    with bar.progress:
+        bar(PullProgress(0, 4, "http://127.0.0.1:8787/status"))
+        bar(PullProgress(4, 4, "http://127.0.0.1:8787/status"))
+    err = capsys.readouterr().err
+    assert "Dask dashboard: http://127.0.0.1:8787/status" in err
+    assert "4/4" in err
