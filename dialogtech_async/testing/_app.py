@@ -274,12 +274,18 @@ class SandboxApp:
             ``pbxActiveCalls``, ``pbxUserStatus``, ``activeCall``; ``ibp_api.php`` for a
             legacy request with an unknown action, ``unknown`` for any other path).
         request_log: every request received, as RecordedRequest, oldest first.
+        max_concurrent_requests: ``Counter`` of the most requests seen in flight at once
+            (from arrival until the response's last byte), keyed by the DialogTech
+            ``access_key`` sent (query string or LeadFlow's Authorization header): what a
+            per-account rate limit is checked against.
     """
 
     def __init__(self, config: SandboxConfig | None = None) -> None:
         self.config = config or SandboxConfig()
         self.requests: Counter[str] = Counter()
         self.request_log: list[RecordedRequest] = []
+        self.max_concurrent_requests: Counter[str] = Counter()
+        self._in_flight: Counter[str] = Counter()
         self._faults = FaultQueue()
         self._lock = threading.Lock()  # tests read the log from another thread
 
@@ -323,6 +329,7 @@ class SandboxApp:
         with self._lock:
             self.requests.clear()
             self.request_log.clear()
+            self.max_concurrent_requests.clear()
 
     @property
     def request_targets(self) -> list[str]:
@@ -351,13 +358,29 @@ class SandboxApp:
         self._record(scope, endpoint)
         action = query.get("action", [None])[0] if path == LEGACY_PATH else None
         req = _Request(endpoint, scope, query, self._faults.take(endpoint, path, action))
+        account = _account_key(req)
+        self._enter(account)
         watcher = asyncio.ensure_future(req.watch(receive))
         try:
             await self._serve(req, scope["method"], handler, send)
         finally:
+            self._leave(account)
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
+
+    def _enter(self, account: str | None) -> None:
+        if account is None:
+            return
+        with self._lock:
+            self._in_flight[account] += 1
+            if self._in_flight[account] > self.max_concurrent_requests[account]:
+                self.max_concurrent_requests[account] = self._in_flight[account]
+
+    def _leave(self, account: str | None) -> None:
+        if account is not None:
+            with self._lock:
+                self._in_flight[account] -= 1
 
     def _route(
         self, path: str, query: dict[str, list[str]]
@@ -594,6 +617,14 @@ class SandboxApp:
         for sort in reversed(sorts):  # stable sorts, last key first: the first sort wins
             users.sort(key=lambda u: str(u["stateStartDatetime"]), reverse=sort.endswith("-desc"))
         return iter(users[page.start : page.stop])
+
+
+def _account_key(req: _Request) -> str | None:
+    """The DialogTech access key a request names, if any (legacy query or LeadFlow header)."""
+    key = req.param("access_key")
+    if key is None and req.endpoint == "leadflow.history":
+        key = req.headers.get("authorization", "").partition(":")[0] or None
+    return key
 
 
 async def _not_found(req: _Request) -> Response:
