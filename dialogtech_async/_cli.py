@@ -20,6 +20,7 @@ from typing import Any
 from . import __version__
 from ._arrow import schema as arrow_schema
 from ._bulk import BulkReport
+from ._dataset_cli import add_pull_command, run_pull
 from ._dialogtech import Session
 from ._exceptions import DialogTechError, ValidationError
 from ._infinity import InfinitySession
@@ -118,6 +119,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    add_pull_command(commands)
 
     def command(
         group: Any, name: str, summary: str, parents: list[argparse.ArgumentParser]
@@ -327,6 +329,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.command == "pull":
+        return run_pull(args)
     output: Output | None = None
     try:
         _check(args, parser)

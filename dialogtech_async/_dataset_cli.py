@@ -61,24 +61,42 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"not a YYYY-MM-DD date: {text!r}") from None
 
 
+#: ``pull --help``'s text: the module docstring without its markup.
+_DESCRIPTION = __doc__.replace("``", "").replace("::", ":") if __doc__ else None
+
+
 def add_pull_command(subparsers: Any) -> argparse.ArgumentParser:
     """Add ``pull`` to the command line's subparsers (``parser.add_subparsers()``)."""
     pull = subparsers.add_parser(
         "pull",
         help="many accounts into a Parquet dataset, on Dask distributed",
-        description=__doc__,
+        description=_DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     pull.add_argument("--accounts", type=Path, help="accounts.toml (optional with --sandbox)")
-    pull.add_argument("--report", required=True, choices=sorted(_REPORTS), metavar="REPORT")
+    pull.add_argument(
+        "--report",
+        required=True,
+        choices=sorted(_REPORTS),
+        metavar="REPORT",
+        help="click-to (the click-to report) or leadflow (LeadFlow history)",
+    )
     pull.add_argument("--start", required=True, type=_date, help="first day, YYYY-MM-DD")
     pull.add_argument("--end", required=True, type=_date, help="last day (inclusive)")
     pull.add_argument("--window", type=_window, default=dt.timedelta(days=1), help="e.g. 1d, 7d")
     pull.add_argument("--out", required=True, type=Path, help="the dataset's directory")
     pull.add_argument("--scheduler", help="a Dask scheduler, tcp://host:8786 (default: local)")
     pull.add_argument("--workers", type=int, help="local worker processes (default: CPUs)")
-    pull.add_argument("--per-account-concurrency", type=int, default=4, metavar="N")
-    pull.add_argument("--max-retries", type=int, default=2, metavar="N")
+    pull.add_argument(
+        "--per-account-concurrency",
+        type=int,
+        default=4,
+        metavar="N",
+        help="at most N requests at once to one account, cluster-wide (default 4)",
+    )
+    pull.add_argument(
+        "--max-retries", type=int, default=2, metavar="N", help="retries of a window (default 2)"
+    )
     pull.add_argument("--sandbox", action="store_true", help="use the built-in sandbox server")
     pull.add_argument("--rows", type=int, default=1000, help="sandbox: records per window")
     pull.add_argument("--base-url", help="an API host to use instead (a proxy, a sandbox)")

@@ -235,6 +235,12 @@ def test_help_is_plain_text_with_each_commands_purpose(capsys: pytest.CaptureFix
     with pytest.raises(SystemExit):
         main(["infinity", "user-status", "--help"])
     assert "time zone of the times" in capsys.readouterr().out  # --tz
+    with pytest.raises(SystemExit):
+        main(["pull", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "``" not in text
+    assert "many accounts into a Parquet dataset" in text
+    assert "click-to (the click-to report) or leadflow" in text  # --report
 
 
 def test_argument_errors_name_what_was_expected(capsys: pytest.CaptureFixture[str]) -> None:
