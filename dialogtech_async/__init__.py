@@ -22,6 +22,7 @@ from ._exceptions import (
     ValidationError,
 )
 from ._infinity import InfinitySession
+from ._parsers import BodyLimits
 from ._records import (
     ActiveCall,
     CallResult,
@@ -41,6 +42,7 @@ __all__ = [
     "ActiveCall",
     "AuthenticationError",
     "BadRequestError",
+    "BodyLimits",
     "BulkReport",
     "CallResult",
     "ClickToRecord",

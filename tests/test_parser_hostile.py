@@ -1,0 +1,149 @@
+"""Hostile and odd bodies: every outcome a typed error or rows, memory bounded by limits."""
+
+from __future__ import annotations
+
+import tracemalloc
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import _fixtures as fx
+import pytest
+
+import dialogtech_async as dta
+from dialogtech_async.parsers import CSVParser, JSONParser, XMLParser
+
+SMALL = dta.BodyLimits(max_depth=32, max_field_bytes=64 * 1024)
+
+
+def _pieces(body: bytes, size: int) -> Iterator[bytes]:
+    return (body[i : i + size] for i in range(0, len(body), size))
+
+
+def _peak(run: Callable[[], Any]) -> tuple[Any, int]:
+    """What ``run`` returned or raised, and the peak memory it allocated."""
+    tracemalloc.start()
+    try:
+        try:
+            outcome: Any = run()
+        except Exception as exc:
+            outcome = exc
+        return outcome, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def _outcome(parser: Any, chunks: Iterator[bytes] | list[bytes]) -> tuple[list[Any], Any]:
+    rows: list[Any] = []
+    try:
+        for chunk in chunks:
+            rows += parser.feed(chunk)
+        rows += parser.close()
+    except dta.DialogTechError as exc:
+        return rows, exc
+    return rows, None
+
+
+# --- JSON ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"[" * 100_000, b'[{"":' * 50_001, b"[" + b'{"a":[' * 40_000, b"[{}, " + b"[" * 99_000],
+    ids=["brackets", "objects", "nested-in-record", "after-a-record"],
+)
+@pytest.mark.parametrize("chunk_size", [1 << 16, 1 << 30])
+def test_json_deep_nesting_is_a_typed_error_in_bounded_memory(
+    body: bytes, chunk_size: int
+) -> None:
+    (rows, error), peak = _peak(lambda: _outcome(JSONParser(), _pieces(body, chunk_size)))
+    assert isinstance(error, dta.ResponseFormatError)
+    assert "max_depth" in str(error) or "not an object" in str(error)
+    assert peak < 4 * len(body) + (1 << 20)
+
+
+def test_json_depth_limit_is_configurable_and_named() -> None:
+    record = b'{"a": ' * 40 + b"1" + b"}" * 40
+    rows, error = _outcome(JSONParser(limits=SMALL), [b"[{}, " + record + b"]"])
+    assert rows == [{}]
+    assert isinstance(error, dta.ResponseFormatError)
+    assert "max_depth (32)" in str(error)
+    assert error.record_index == 1
+    assert _outcome(JSONParser(), [b"[" + record + b"]"])[1] is None  # 41 <= 64
+
+
+@pytest.mark.parametrize(
+    "bad", [b"\xc0\x80", b"\xed\xa0\x80", b"\xf4\x90\x80\x80", b"\xff", b"\xe2\x82"]
+)
+@pytest.mark.parametrize("chunk_size", [1, 3, 1 << 16])
+def test_json_invalid_utf8_in_a_string_is_a_format_error_with_its_offset(
+    bad: bytes, chunk_size: int
+) -> None:
+    body = b'[{"a": "ok"}, {"a": "x' + bad + b'y"}]'
+    rows, error = _outcome(JSONParser(), _pieces(body, chunk_size))
+    assert rows == [{"a": "ok"}]
+    assert isinstance(error, dta.ResponseFormatError)
+    assert "UTF-8" in str(error)
+    assert error.byte_offset == body.index(bad)
+
+
+@pytest.mark.parametrize(
+    "number", [b"123123e100000", b"0.4e0066999999999999999999999", b"1e999999999999999999999"]
+)
+def test_json_numbers_python_cannot_hold_are_format_errors(number: bytes) -> None:
+    rows, error = _outcome(JSONParser(), [b"[" + number + b"]"])
+    assert isinstance(error, dta.ResponseFormatError)
+    assert error.byte_offset == 1
+    rows, error = _outcome(JSONParser(), [b'[{"n": ' + number + b"}]"])
+    assert error is None or isinstance(error, dta.ResponseFormatError)  # a Decimal, or refused
+
+
+@pytest.mark.parametrize("body", [b"[NaN]", b'[{"a": NaN}]', b'[{"a": -Infinity}]'])
+def test_json_nan_and_infinity_are_not_json(body: bytes) -> None:
+    assert isinstance(_outcome(JSONParser(), [body])[1], dta.ResponseFormatError)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"message": "Internal server error"}',
+        b'{"error": "access denied", "status": 403}',
+        b'{"errors": ["bad start_date"], "code": 400}',
+    ],
+)
+def test_json_error_object_is_an_error_not_a_record_of_nones(body: bytes) -> None:
+    rows, error = _outcome(JSONParser(), [body])
+    assert rows == []
+    assert isinstance(error, dta.APIStatusError)
+
+
+def test_an_object_with_other_keys_is_still_one_record() -> None:
+    body = b'{"message": "hi", "sid": "S1"}'
+    assert _outcome(JSONParser(), [body]) == ([{"message": "hi", "sid": "S1"}], None)
+
+
+@pytest.mark.parametrize("chunk_size", [1 << 12, 1 << 16])
+def test_json_huge_string_is_refused_at_the_limit_in_bounded_memory(chunk_size: int) -> None:
+    body = b'[{"a": 1}, {"a": "' + b"x" * (8 << 20) + b'"}]'
+    limit = dta.BodyLimits().max_field_bytes
+    (rows, error), peak = _peak(lambda: _outcome(JSONParser(), _pieces(body, chunk_size)))
+    assert rows == [{"a": 1}]
+    assert isinstance(error, dta.ResponseFormatError)
+    assert "max_field_bytes" in str(error)
+    assert peak < 4 * limit
+
+
+def test_json_record_over_the_limit_is_refused_however_it_arrives() -> None:
+    body = b'[{"a": "' + b"x" * 70_000 + b'"}]'
+    for size in (1 << 10, 1 << 16, len(body)):
+        rows, error = _outcome(JSONParser(limits=SMALL), _pieces(body, size))
+        assert rows == []
+        assert isinstance(error, dta.ResponseFormatError)
+        assert "max_field_bytes (65536)" in str(error)
+
+
+def test_json_records_with_nested_braces_in_strings_and_values() -> None:
+    body = b'[{"a": "}{]["}, {"b": {"c": [1, {"d": "}"}]}}, {"e": "x"}]'
+    expected = fx.parse_all(JSONParser(), [body])
+    assert len(expected) == 3
+    for size in range(1, len(body)):
+        assert fx.parse_all(JSONParser(), _pieces(body, size)) == expected
