@@ -21,7 +21,7 @@ from ._config import (
 from ._convert import EASTERN, RecordConverter
 from ._exceptions import ResponseFormatError, ValidationError, in_band_error
 from ._legacy import MAX_MESSAGE_BYTES, LegacyReportParser, error_message
-from ._parsers import CSVParser, Decoder, JSONParser, Parser, XMLParser
+from ._parsers import BodyLimits, CSVParser, Decoder, JSONParser, Parser, XMLParser
 from ._records import CallResult, ClickToRecord, LeadFlowCall
 from ._redact import REDACTED, mask, redact_text
 from ._report import Decode, Report
@@ -66,6 +66,8 @@ class Session(BaseSession):
         http_client: an ``httpx.AsyncClient`` of yours, which the session will not close.
         call_timeout: how long click-to actions wait for the API's answer, which comes
             only once the first leg of the call is answered (default 120 s).
+        body_limits: bounds on what one response body may make the parsers hold
+            (``BodyLimits``: nesting depth, one record's bytes, inflation per step).
 
     Use it as ``async with Session(...) as session:``; ``aclose()`` closes it otherwise.
     """
@@ -83,6 +85,7 @@ class Session(BaseSession):
         limits: httpx.Limits | None = None,
         http_client: httpx.AsyncClient | None = None,
         call_timeout: float = CALL_READ_TIMEOUT,
+        body_limits: BodyLimits | None = None,
     ) -> None:
         self._access_key = _credential(access_key, "DIALOGTECH_ACCESS_KEY", "access_key")
         secret = _credential(secret_access_key, "DIALOGTECH_SECRET_ACCESS_KEY", "secret_access_key")
@@ -99,6 +102,7 @@ class Session(BaseSession):
             limits=limits,
             http_client=http_client,
             more_secrets=self._newest_auth.secrets(),
+            body_limits=body_limits,
         )
 
     def __repr__(self) -> str:
@@ -266,7 +270,9 @@ class Session(BaseSession):
 
         def make_decoder(response: httpx.Response, decode: Decode) -> Decoder[Any]:
             inner: Parser = (
-                _csv_parser(response.charset_encoding) if format == "csv" else XMLParser()
+                _csv_parser(response.charset_encoding, self._body_limits)
+                if format == "csv"
+                else XMLParser(limits=self._body_limits)
             )
             return LegacyReportParser(decode(inner), expect=format)
 
@@ -373,7 +379,7 @@ class Session(BaseSession):
             return self._report(
                 self._url(LEADFLOW_PATH, self._newest_base_url),
                 {**params, **dates},
-                lambda _response, decode: decode(JSONParser()),
+                lambda _response, decode: decode(JSONParser(limits=self._body_limits)),
                 _LEADFLOW,
                 description="LeadFlow history",
                 auth=self._newest_auth,
@@ -388,10 +394,10 @@ class Session(BaseSession):
         return windowed(one, split_range(*ranges[0], window, step), concurrency)
 
 
-def _csv_parser(charset: str | None) -> CSVParser:
+def _csv_parser(charset: str | None, limits: BodyLimits) -> CSVParser:
     """A CSV parser for a response's ``charset`` (UTF-8 when it names none)."""
     try:
-        return CSVParser(encoding=charset or "utf-8")
+        return CSVParser(encoding=charset or "utf-8", limits=limits)
     except (LookupError, ValueError) as exc:  # unknown, or not ASCII-compatible (UTF-16)
         raise ResponseFormatError(
             f"CSV report in charset {charset!r}, which cannot be read: {exc}", byte_offset=0

@@ -13,7 +13,7 @@ from ._client import BaseSession
 from ._config import DEFAULT_MAX_RETRIES, INFINITY_BASE_URL, INFINITY_PAGE_SIZE
 from ._convert import RecordConverter
 from ._exceptions import ValidationError
-from ._parsers import JSONParser
+from ._parsers import BodyLimits, JSONParser
 from ._records import ActiveCall, PbxActiveCall, PbxUserStatus
 from ._redact import REDACTED
 from ._report import Report, T
@@ -50,7 +50,8 @@ class InfinitySession(BaseSession):
         password: its password (default ``$INFINITY_PASSWORD``); never logged or shown.
         api_key: an API key instead of a user (``Authorization: ApiKey``; default
             ``$INFINITY_API_KEY``).
-        base_url, timeout, max_retries, limits, http_client: as for ``Session``.
+        base_url, timeout, max_retries, limits, http_client, body_limits: as for
+            ``Session``.
     """
 
     def __init__(
@@ -64,6 +65,7 @@ class InfinitySession(BaseSession):
         max_retries: int = DEFAULT_MAX_RETRIES,
         limits: httpx.Limits | None = None,
         http_client: httpx.AsyncClient | None = None,
+        body_limits: BodyLimits | None = None,
     ) -> None:
         auth = _auth(username, password, api_key)
         self._username = username if isinstance(auth, InfinityBasicAuth) else None
@@ -74,6 +76,7 @@ class InfinitySession(BaseSession):
             max_retries=max_retries,
             limits=limits,
             http_client=http_client,
+            body_limits=body_limits,
         )
 
     def __repr__(self) -> str:
@@ -170,7 +173,9 @@ class InfinitySession(BaseSession):
         return self._report(
             self._url(f"/reports/v2/igrps/{igrp}/{endpoint}"),
             params,
-            lambda _response, decode: decode(JSONParser()),
+            lambda _response, decode: decode(
+                JSONParser(limits=self._body_limits, empty_marker=True)
+            ),
             converter,
             description=f"Infinity {endpoint} (igrp {igrp})",
             page_size=INFINITY_PAGE_SIZE if paged else None,

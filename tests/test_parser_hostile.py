@@ -10,7 +10,7 @@ import _fixtures as fx
 import pytest
 
 import dialogtech_async as dta
-from dialogtech_async.parsers import CSVParser, JSONParser, XMLParser
+from dialogtech_async.parsers import CSVParser, JSONParser
 
 SMALL = dta.BodyLimits(max_depth=32, max_field_bytes=64 * 1024)
 
@@ -52,9 +52,7 @@ def _outcome(parser: Any, chunks: Iterator[bytes] | list[bytes]) -> tuple[list[A
     ids=["brackets", "objects", "nested-in-record", "after-a-record"],
 )
 @pytest.mark.parametrize("chunk_size", [1 << 16, 1 << 30])
-def test_json_deep_nesting_is_a_typed_error_in_bounded_memory(
-    body: bytes, chunk_size: int
-) -> None:
+def test_json_deep_nesting_is_a_typed_error_in_bounded_memory(body: bytes, chunk_size: int) -> None:
     (rows, error), peak = _peak(lambda: _outcome(JSONParser(), _pieces(body, chunk_size)))
     assert isinstance(error, dta.ResponseFormatError)
     assert "max_depth" in str(error) or "not an object" in str(error)
@@ -147,3 +145,59 @@ def test_json_records_with_nested_braces_in_strings_and_values() -> None:
     assert len(expected) == 3
     for size in range(1, len(body)):
         assert fx.parse_all(JSONParser(), _pieces(body, size)) == expected
+
+
+# --- CSV ----------------------------------------------------------------------------------
+
+
+def test_csv_newlines_inside_an_open_quote_are_refused_at_the_limit_in_linear_work() -> None:
+    # Searching back for the record's end from every line break made this 1 MB feed
+    # take 7 s and a 4 MB one 102 s; the limit makes it end typed, in bounded memory.
+    body = b'"a","b"\n"x","' + b"\n" * (6 << 20)
+    (rows, error), peak = _peak(lambda: _outcome(CSVParser(), _pieces(body, 1 << 20)))
+    assert rows == []
+    assert isinstance(error, dta.ResponseFormatError)
+    assert "max_field_bytes" in str(error)
+    assert peak < 4 * dta.BodyLimits().max_field_bytes
+
+
+def test_csv_many_newlines_in_quotes_within_the_limit_are_one_field() -> None:
+    body = b'"a","b"\n"x","' + b"\r\n" * 100_000 + b'"\n'
+    for size in (1 << 10, 1 << 16, len(body)):
+        assert fx.parse_all(CSVParser(), _pieces(body, size)) == [{"a": "x", "b": "\r\n" * 100_000}]
+
+
+def test_csv_field_of_100_mb_without_delimiter_is_refused_in_bounded_memory() -> None:
+    def run() -> tuple[list[Any], Any]:
+        parser = CSVParser()
+        rows = parser.feed(b'"a","b"\n"x","')
+        piece = b"y" * (1 << 20)
+        try:
+            for _ in range(100):
+                rows += parser.feed(piece)
+        except dta.ResponseFormatError as exc:
+            return rows, exc
+        return rows, None
+
+    (rows, error), peak = _peak(run)
+    assert isinstance(error, dta.ResponseFormatError)
+    assert "max_field_bytes" in str(error)
+    assert peak < 4 * dta.BodyLimits().max_field_bytes
+
+
+def test_csv_record_limit_is_configurable() -> None:
+    body = b'"a"\n"' + b"x" * 70_000 + b'"\n'
+    rows, error = _outcome(CSVParser(limits=SMALL), _pieces(body, 1 << 12))
+    assert isinstance(error, dta.ResponseFormatError)
+    assert "max_field_bytes (65536)" in str(error)
+    assert _outcome(CSVParser(), [body])[1] is None
+
+
+def test_csv_header_of_100_000_columns_is_read_in_bounded_memory() -> None:
+    names = [f"c{i}" for i in range(100_000)]
+    body = (",".join(names) + "\n" + ",".join("v" for _ in names) + "\n").encode()
+    (rows, error), peak = _peak(lambda: _outcome(CSVParser(), _pieces(body, 1 << 16)))
+    assert error is None
+    assert len(rows) == 1
+    assert len(rows[0]) == 100_000
+    assert peak < 64 << 20

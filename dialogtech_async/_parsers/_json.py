@@ -33,7 +33,7 @@ _EMPTY_OBJECT = re.compile(r"\{[ \t\n\r]*\}")
 #: What is left after the scanner stopped when the body was cut inside a token (a
 #: literal, a number's sign, point or exponent, a \\u escape): the cut, not a fault.
 _CUT_TOKEN = re.compile(
-    r"(?:t(?:r(?:u)?)?|f(?:a(?:l(?:s)?)?)?|n(?:u(?:l)?)?|-|[.eE][-+]?|\\?u?[0-9a-fA-F]{0,3})\Z"
+    r"(?:t(?:r(?:u)?)?|f(?:a(?:l(?:s)?)?)?|n(?:u(?:l)?)?|-|[.eE][-+]?|u[0-9a-fA-F]{0,4})?\Z"
 )
 #: A record still this short is tried again whenever a closing brace arrives, so records
 #: come out as soon as they close; a longer one only once its text has doubled.
