@@ -22,7 +22,8 @@ from ._exceptions import (
     ValidationError,
     status_error,
 )
-from ._parsers import DEFAULT_LIMITS, BodyLimits
+from ._parsers import DEFAULT_LIMITS as DEFAULT_BODY_LIMITS
+from ._parsers import BodyLimits
 from ._redact import hide_secrets, redact_text, redact_url, register_secrets, unregister_secrets
 from ._report import DecoderFactory, Report
 from ._retry import RetryPolicy, is_retryable_status, retry_after
@@ -63,7 +64,7 @@ class BaseSession:
         self._base_url = httpx.URL(base_url)
         self._secrets = auth.secrets() | (more_secrets or set())
         self._retry = RetryPolicy(max_retries=max_retries)
-        self._body_limits = DEFAULT_LIMITS if body_limits is None else body_limits
+        self._body_limits = DEFAULT_BODY_LIMITS if body_limits is None else body_limits
         self._owns_client = http_client is None
         self._client = http_client or httpx.AsyncClient(
             timeout=REPORT_TIMEOUT if timeout is None else timeout,

@@ -272,7 +272,7 @@ class Session(BaseSession):
             inner: Parser = (
                 _csv_parser(response.charset_encoding, self._body_limits)
                 if format == "csv"
-                else XMLParser(limits=self._body_limits)
+                else XMLParser(root_tag="data", limits=self._body_limits)
             )
             return LegacyReportParser(decode(inner), expect=format)
 

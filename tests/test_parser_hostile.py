@@ -10,7 +10,7 @@ import _fixtures as fx
 import pytest
 
 import dialogtech_async as dta
-from dialogtech_async.parsers import CSVParser, JSONParser
+from dialogtech_async.parsers import CSVParser, JSONParser, XMLParser
 
 SMALL = dta.BodyLimits(max_depth=32, max_field_bytes=64 * 1024)
 
@@ -53,7 +53,7 @@ def _outcome(parser: Any, chunks: Iterator[bytes] | list[bytes]) -> tuple[list[A
 )
 @pytest.mark.parametrize("chunk_size", [1 << 16, 1 << 30])
 def test_json_deep_nesting_is_a_typed_error_in_bounded_memory(body: bytes, chunk_size: int) -> None:
-    (rows, error), peak = _peak(lambda: _outcome(JSONParser(), _pieces(body, chunk_size)))
+    (_rows, error), peak = _peak(lambda: _outcome(JSONParser(), _pieces(body, chunk_size)))
     assert isinstance(error, dta.ResponseFormatError)
     assert "max_depth" in str(error) or "not an object" in str(error)
     assert peak < 4 * len(body) + (1 << 20)
@@ -91,7 +91,7 @@ def test_json_numbers_python_cannot_hold_are_format_errors(number: bytes) -> Non
     rows, error = _outcome(JSONParser(), [b"[" + number + b"]"])
     assert isinstance(error, dta.ResponseFormatError)
     assert error.byte_offset == 1
-    rows, error = _outcome(JSONParser(), [b'[{"n": ' + number + b"}]"])
+    _rows, error = _outcome(JSONParser(), [b'[{"n": ' + number + b"}]"])
     assert error is None or isinstance(error, dta.ResponseFormatError)  # a Decimal, or refused
 
 
@@ -179,7 +179,7 @@ def test_csv_field_of_100_mb_without_delimiter_is_refused_in_bounded_memory() ->
             return rows, exc
         return rows, None
 
-    (rows, error), peak = _peak(run)
+    (_rows, error), peak = _peak(run)
     assert isinstance(error, dta.ResponseFormatError)
     assert "max_field_bytes" in str(error)
     assert peak < 4 * dta.BodyLimits().max_field_bytes
@@ -187,7 +187,7 @@ def test_csv_field_of_100_mb_without_delimiter_is_refused_in_bounded_memory() ->
 
 def test_csv_record_limit_is_configurable() -> None:
     body = b'"a"\n"' + b"x" * 70_000 + b'"\n'
-    rows, error = _outcome(CSVParser(limits=SMALL), _pieces(body, 1 << 12))
+    _rows, error = _outcome(CSVParser(limits=SMALL), _pieces(body, 1 << 12))
     assert isinstance(error, dta.ResponseFormatError)
     assert "max_field_bytes (65536)" in str(error)
     assert _outcome(CSVParser(), [body])[1] is None
@@ -201,3 +201,70 @@ def test_csv_header_of_100_000_columns_is_read_in_bounded_memory() -> None:
     assert len(rows) == 1
     assert len(rows[0]) == 100_000
     assert peak < 64 << 20
+
+
+# --- XML ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("chunk_size", [1 << 16, 1 << 30])
+def test_xml_nested_100_000_deep_is_refused_in_bounded_memory(chunk_size: int) -> None:
+    body = b"<data>" + b"<a>" * 100_000
+    (rows, error), peak = _peak(lambda: _outcome(XMLParser(), _pieces(body, chunk_size)))
+    assert rows == []
+    assert isinstance(error, dta.ResponseFormatError)
+    assert "max_depth (64)" in str(error)
+    assert peak < 4 * len(body) + (1 << 20)
+
+
+def test_xml_depth_limit_is_configurable() -> None:
+    body = b"<data><record><f>" + b"<a>" * 40 + b"</a>" * 40 + b"</f></record></data>"
+    assert _outcome(XMLParser(), [body]) == ([{"f": ""}], None)
+    _rows, error = _outcome(XMLParser(limits=SMALL), [body])
+    assert "max_depth (32)" in str(error)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"<data><record><a>" + b"x" * (5 << 20) + b"</a></record></data>",  # a text node
+        b"<data><record><a>" + b"x&amp;" * (3 << 20) + b"</a></record></data>",  # references
+        b"<data><!--" + b"x" * (5 << 20) + b"--></data>",  # a comment
+        b'<data><record a="' + b"x" * (5 << 20) + b'"/></data>',  # an attribute
+    ],
+    ids=["text", "references", "comment", "attribute"],
+)
+def test_xml_huge_text_comment_or_attribute_is_refused_in_bounded_memory(body: bytes) -> None:
+    # `text += data` made a 64 MB text node in 64 KB chunks take 17-20 s.
+    limit = dta.BodyLimits().max_field_bytes
+    (rows, error), peak = _peak(lambda: _outcome(XMLParser(), _pieces(body, 1 << 16)))
+    assert rows == []
+    assert isinstance(error, dta.ResponseFormatError)
+    assert "max_field_bytes" in str(error)
+    assert peak < 6 * limit
+
+
+def test_xml_long_text_within_the_limit_is_joined_whatever_the_chunks() -> None:
+    body = b"<data><record><a>" + b"xy" * 500_000 + b"</a></record></data>"
+    for size in (1 << 10, 1 << 16, len(body)):
+        assert fx.parse_all(XMLParser(), _pieces(body, size)) == [{"a": "xy" * 500_000}]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"<!DOCTYPE html><html><head><title>Maintenance</title></head><body/></html>",
+        b"<data><row><a>1</a></row></data>",
+        b"<response><items><record><a>1</a></record></items></response>",
+    ],
+)
+def test_xml_that_is_not_a_report_is_an_error_not_an_empty_report(body: bytes) -> None:
+    _rows, error = _outcome(XMLParser(root_tag="data"), [body])
+    assert isinstance(error, dta.ResponseFormatError)
+    if b"<record>" not in body:  # without root_tag: refused at the end
+        assert isinstance(_outcome(XMLParser(), [body])[1], dta.ResponseFormatError)
+
+
+def test_xml_root_tag_accepts_the_report_and_its_empty_form() -> None:
+    body = b"<data><record><a>1</a></record></data>"
+    assert _outcome(XMLParser(root_tag="data"), [body]) == ([{"a": "1"}], None)
+    assert _outcome(XMLParser(root_tag="data"), [b"<data/>"]) == ([], None)
