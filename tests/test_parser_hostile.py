@@ -88,7 +88,7 @@ def test_json_invalid_utf8_in_a_string_is_a_format_error_with_its_offset(
     "number", [b"123123e100000", b"0.4e0066999999999999999999999", b"1e999999999999999999999"]
 )
 def test_json_numbers_python_cannot_hold_are_format_errors(number: bytes) -> None:
-    rows, error = _outcome(JSONParser(), [b"[" + number + b"]"])
+    _rows, error = _outcome(JSONParser(), [b"[" + number + b"]"])
     assert isinstance(error, dta.ResponseFormatError)
     assert error.byte_offset == 1
     _rows, error = _outcome(JSONParser(), [b'[{"n": ' + number + b"}]"])
