@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 from collections.abc import Callable, Iterator
 from functools import lru_cache
 from itertools import repeat
@@ -281,13 +282,19 @@ def _last_record_end(data: bytes, quotes_before: int) -> int:
     A line break (LF, or a CR: old Mac files) ends a record when the quotes before it are
     balanced (RFC 4180 section 2: quotes inside a field are doubled, so they never
     unbalance the count). A CR of a CRLF taken for the end leaves the LF to the next
-    records, where it reads as a blank line. The search goes back from the end, each
-    kind of line break and each quote looked at once: linear in ``data``.
+    records, where it reads as a blank line.
+
+    The last few line breaks are tried from the end (a chunk of records ends in one);
+    past them, one regular expression reads the whole records from the start, in C: a
+    chunk of line breaks inside an open quote costs no Python step per line break.
     """
     quotes = quotes_before + data.count(_QUOTE)  # quotes before ``end``
     end = len(data)
     lf, cr = data.rfind(b"\n"), data.rfind(b"\r")
-    while (newline := max(lf, cr)) >= 0:
+    for _ in range(_QUICK_TRIES):
+        newline = max(lf, cr)
+        if newline < 0:
+            return -1
         quotes -= data.count(_QUOTE, newline, end)
         if quotes % 2 == 0:
             return newline + 1
@@ -296,4 +303,18 @@ def _last_record_end(data: bytes, quotes_before: int) -> int:
             lf = data.rfind(b"\n", 0, newline)
         else:
             cr = data.rfind(b"\r", 0, newline)
-    return -1
+    start = 0
+    if quotes_before % 2:  # inside a quoted field: it closes first
+        closing = _CLOSING_QUOTE.match(data)
+        if closing is None:
+            return -1
+        start = closing.end()
+    records_end = _WHOLE_RECORDS.match(data, start).end()  # type: ignore[union-attr]
+    return records_end if records_end > start else -1
+
+
+_QUICK_TRIES = 8
+_CLOSING_QUOTE = re.compile(rb'[^"]*+"')
+#: Whole records: unquoted bytes or quoted runs (line breaks allowed in them), then a
+#: line break. Possessive: nothing is read twice.
+_WHOLE_RECORDS = re.compile(rb'(?:(?:[^"\r\n]|"[^"]*+")*+[\r\n])*+')

@@ -11,6 +11,9 @@ from .._exceptions import ResponseFormatError, UnsafeXMLError
 from ._base import KeepsFaults, Row, keeping_faults
 from ._limits import DEFAULT_LIMITS, BodyLimits
 
+#: Open markup longer than this makes later chunks wait until they are as long.
+_DEFER_FROM = 64 * 1024
+
 
 class XMLParser(KeepsFaults):
     """Push parser yielding one dict per record element (child tag -> text).
@@ -55,6 +58,9 @@ class XMLParser(KeepsFaults):
         self._root_tag = root_tag
         self._root: str | None = None  # the document element, once seen
         self._other_children = False  # the root has children that are not records
+        self._open_markup = 0  # bytes fed since expat's last event: markup not yet closed
+        self._held: list[bytes] = []  # chunks held back while long markup is open
+        self._held_size = 0
         parser = expat.ParserCreate()
         # Fewer, larger text callbacks; a text node split across feeds is still joined.
         parser.buffer_text = True
@@ -139,6 +145,17 @@ class XMLParser(KeepsFaults):
         """Consume a chunk of the document; return the records it completed."""
         if self._closed:
             raise RuntimeError("feed() after close()")
+        if self._open_markup > _DEFER_FROM:
+            # expat 2.5 scans open markup again from its start at each Parse: fed in
+            # pieces at least as long as what is open, it scans each byte O(1) times.
+            self._held.append(data)
+            self._held_size += len(data)
+            within = self._open_markup + self._held_size <= self._limits.max_field_bytes
+            if self._held_size < self._open_markup and within:
+                return []
+            data = b"".join(self._held)
+            self._held.clear()
+            self._held_size = 0
         return self._parse(data, final=False)
 
     @keeping_faults
@@ -147,7 +164,9 @@ class XMLParser(KeepsFaults):
         if self._closed:
             return []
         self._closed = True
-        return self._parse(b"", final=True)
+        data = b"".join(self._held)
+        self._held.clear()
+        return self._parse(data, final=True)
 
     def _parse(self, data: bytes, *, final: bool) -> list[Row]:
         try:
@@ -155,8 +174,9 @@ class XMLParser(KeepsFaults):
             self._fed += len(data)
             # Markup still open (a tag, its attributes, a comment) is held and scanned
             # again by expat at each chunk: bounded like a text node.
-            if self._fed - self._parser.CurrentByteIndex > self._limits.max_field_bytes:
-                open_at = self._parser.CurrentByteIndex
+            open_at = max(0, self._parser.CurrentByteIndex)
+            self._open_markup = self._fed - open_at
+            if self._open_markup > self._limits.max_field_bytes:
                 raise ResponseFormatError(
                     f"XML markup longer than max_field_bytes ({self._limits.max_field_bytes})",
                     record_index=self._records + len(self._rows),
