@@ -14,9 +14,11 @@ import httpx
 from ._auth import SecretAuth
 from ._config import DEFAULT_LIMITS, MAX_ERROR_BODY, REPORT_TIMEOUT
 from ._convert import RecordConverter
+from ._decompress import decoded_body
 from ._exceptions import (
     APIStatusError,
     DialogTechError,
+    ResponseFormatError,
     SessionClosedError,
     TransportError,
     ValidationError,
@@ -148,6 +150,7 @@ class BaseSession:
             description=description,
             redact=self._redact_error,
             page_size=page_size,
+            limits=self._body_limits,
         )
 
     async def _send(
@@ -233,11 +236,11 @@ class BaseSession:
         """Read (a bounded part of) an error response and build the typed error."""
         body = b""
         try:
-            async for chunk in response.aiter_bytes():
+            async for chunk in decoded_body(response, self._body_limits):
                 body += chunk
                 if len(body) >= MAX_ERROR_BODY:
                     break
-        except httpx.TransportError:
+        except (httpx.TransportError, ResponseFormatError):
             pass  # the status says enough
         finally:
             await response.aclose()

@@ -19,6 +19,7 @@ from ._config import (
     REPORT_TIMEOUT,
 )
 from ._convert import EASTERN, RecordConverter
+from ._decompress import decoded_body
 from ._exceptions import ResponseFormatError, ValidationError, in_band_error
 from ._legacy import MAX_MESSAGE_BYTES, LegacyReportParser, error_message
 from ._parsers import BodyLimits, CSVParser, Decoder, JSONParser, Parser, XMLParser
@@ -184,7 +185,7 @@ class Session(BaseSession):
         )
         try:
             body = b""
-            async for chunk in response.aiter_bytes():
+            async for chunk in decoded_body(response, self._body_limits):
                 body += chunk
                 if len(body) > MAX_MESSAGE_BYTES:
                     raise ResponseFormatError(

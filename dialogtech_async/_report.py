@@ -11,8 +11,9 @@ import anyio
 import httpx
 
 from ._convert import RecordConverter
+from ._decompress import decoded_body
 from ._exceptions import DialogTechError, StreamInterruptedError, TransportError
-from ._parsers import Decoder, Parser, Row
+from ._parsers import DEFAULT_LIMITS, BodyLimits, Decoder, Parser, Row
 from ._reader import record_reader
 from ._retry import RetryPolicy
 
@@ -62,8 +63,10 @@ class Report(Generic[T]):
         description: str,
         redact: RedactFn | None = None,
         page_size: int | None = None,
+        limits: BodyLimits = DEFAULT_LIMITS,
     ) -> None:
         self._open_response = open_response
+        self._limits = limits
         # Paged: a page of ``page_size`` records is followed by a request for the next.
         self._page_size = page_size
         self._page_offset = 0
@@ -251,7 +254,7 @@ class Report(Generic[T]):
         self.content_length = int(length) if length and length.isdigit() else None
         decode = self._records if self._typed else _rows
         self._decoder = self._make_decoder(response, decode)
-        self._chunks = response.aiter_bytes()
+        self._chunks = decoded_body(response, self._limits)
         self.bytes_read = 0
 
     def _records(self, parser: Parser) -> Decoder[T]:
