@@ -33,6 +33,9 @@ __all__ = ["RecordConverter", "configure_converter", "snake_case"]
 T = TypeVar("T")
 
 EASTERN = ZoneInfo("America/New_York")
+#: Key layouts compiled and kept per converter (each a few generated functions): far
+#: more than one report's layouts, a bound on what varying keys can make it hold.
+MAX_LAYOUTS = 256
 _MONTHS = {
     name: number
     for number, name in enumerate(
@@ -335,7 +338,9 @@ class RecordConverter(Generic[T]):
         self._types = typing.get_type_hints(record_type, include_extras=True)
         self._setters = _slot_setters(record_type)
         self._gathers = {f for f in _PREFIX_FIELDS.values() if f in self._types}
-        self._layouts: dict[tuple[str, ...], _Layout] = {}
+        # Least recently used first. Bounded: Infinity's c_/pt_ keys vary from row to row,
+        # and a converter lives as long as the process.
+        self._layouts: collections.OrderedDict[tuple[str, ...], _Layout] = collections.OrderedDict()
 
     def convert(self, rows: list[Row], first_index: int = 0) -> list[T]:
         """Convert ``rows``; ``first_index`` is the first row's index in the report.
@@ -347,7 +352,7 @@ class RecordConverter(Generic[T]):
         layouts = self._layouts
         if rows:
             keys = tuple(rows[0])
-            layout = layouts.get(keys) or self._compile(keys)
+            layout = self._layout(keys)
             if layout.columns is not None and set(map(len, rows)) == {len(keys)}:
                 try:
                     return layout.columns(rows)
@@ -382,7 +387,7 @@ class RecordConverter(Generic[T]):
         """
         if not columns or not columns[0]:
             return []
-        layout = self._layouts.get(keys) or self._compile(keys)
+        layout = self._layout(keys)
         if layout.text_columns is not None:
             try:
                 return layout.text_columns(columns)
@@ -390,6 +395,14 @@ class RecordConverter(Generic[T]):
                 pass  # a bad value: row by row says which
         rows = [dict(zip(keys, row, strict=True)) for row in zip(*columns, strict=True)]
         return self.convert(rows, first_index)
+
+    def _layout(self, keys: tuple[str, ...]) -> _Layout:
+        """The layout of ``keys``, marked as the most recently used (once per batch)."""
+        layout = self._layouts.get(keys)
+        if layout is None:
+            return self._compile(keys)
+        self._layouts.move_to_end(keys)
+        return layout
 
     def _gather(self, row: Row, layout: _Layout) -> None:
         for field in self._gathers:
@@ -424,6 +437,8 @@ class RecordConverter(Generic[T]):
             reads,
         )
         self._layouts[keys] = layout
+        if len(self._layouts) > MAX_LAYOUTS:
+            self._layouts.popitem(last=False)
         return layout
 
     def _namespace(self, reads: _Reads) -> dict[str, Any]:

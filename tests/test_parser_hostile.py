@@ -268,3 +268,12 @@ def test_xml_root_tag_accepts_the_report_and_its_empty_form() -> None:
     body = b"<data><record><a>1</a></record></data>"
     assert _outcome(XMLParser(root_tag="data"), [body]) == ([{"a": "1"}], None)
     assert _outcome(XMLParser(root_tag="data"), [b"<data/>"]) == ([], None)
+
+
+@pytest.mark.parametrize("charset", ["utf-8-sig", "UTF-8-SIG", "utf_8_sig"])
+def test_csv_charset_utf_8_sig_is_read_with_or_without_its_mark(charset: str) -> None:
+    body = '"Name"\n"Zoë"\n'.encode()
+    for data in (body, b"\xef\xbb\xbf" + body):
+        for size in (1, len(data)):
+            rows = fx.parse_all(CSVParser(encoding=charset), _pieces(data, size))
+            assert rows == [{"Name": "Zoë"}]

@@ -55,6 +55,8 @@ class CSVParser(KeepsFaults):
 
     def __init__(self, *, encoding: str = "utf-8", limits: BodyLimits = DEFAULT_LIMITS) -> None:
         codec = codecs.lookup(encoding)
+        if codec.name == "utf-8-sig":  # UTF-8 whose mark is skipped, as it is for utf-8
+            codec = codecs.lookup("utf-8")
         # Splitting on the bytes of line breaks and '"' is only sound when they mean the
         # same characters in the encoding, which is true of every ASCII-compatible one.
         # The 7-bit stateful encodings write ASCII as ASCII, but their other characters
@@ -62,7 +64,7 @@ class CSVParser(KeepsFaults):
         if '\r\n",'.encode(codec.name) != b'\r\n",' or codec.name.startswith(_STATEFUL):
             raise ValueError(f"CSVParser needs an ASCII-compatible encoding, not {encoding!r}")
         self._encoding = codec.name
-        self._strip_bom = codec.name in ("utf-8", "utf-8-sig")
+        self._strip_bom = codec.name == "utf-8"
         self._max_record = limits.max_field_bytes
         # The csv module's own bound on one field (128 KiB by default) is process-wide:
         # raised to ours, never lowered, so a field within our limit is read.
