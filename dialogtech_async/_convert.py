@@ -184,6 +184,12 @@ def _read_decimal(value: Any) -> Decimal:
     return number
 
 
+@functools.lru_cache(maxsize=4096)  # prices repeat; a Decimal is immutable, so shared
+def _text_decimal(text: str) -> Decimal:
+    """``_read_decimal`` of a non-empty string: the APIs may send "7.25" for 7.25."""
+    return _read_decimal(text)
+
+
 def _read_bool(value: Any) -> bool:
     try:
         return _YES_NO[value]
@@ -263,7 +269,10 @@ def _value_expression(number: int, type_: Any) -> str:
     if type_ == int | None:
         return f"(v if v.__class__ is int else int(v) if {text}.isdigit() else {slow})"
     if type_ == Decimal | None:  # JSON numbers with a fraction come as Decimal
-        return f"(v if v.__class__ is Decimal and v.is_finite() else {slow})"
+        return (
+            f"(v if v.__class__ is Decimal and v.is_finite()"
+            f" else text_decimal(v) if {text} else {slow})"
+        )
     if type_ == bool | None:
         return f"(yes_no[v] if v.__class__ is str and v in yes_no else {slow})"
     if type_ == LeadStatus | str | None:
@@ -271,7 +280,14 @@ def _value_expression(number: int, type_: Any) -> str:
     if marker is DateFormat.CLICK_TO:
         return f"(click(v) if {text} else {slow})"
     if marker is not None:
-        return f"(iso(v, z{number}) if {text} else {slow})"
+        # _parse_iso inline (its cache misses on times to the second): not "Z", which
+        # fromisoformat reads only from Python 3.11; a bad text goes to the hook.
+        fresh = f"{text} and v[-1] != 'Z'"
+        if _ZONES[marker] is None:
+            return f"(fromiso(v) if {fresh} else {slow})"
+        zone = f"z{number}"
+        aware = f"(d.replace(tzinfo={zone}) if (d := fromiso(v)).tzinfo is None else d.astimezone({zone}))"
+        return f"({aware} if {fresh} else {slow})"
     return slow
 
 
@@ -447,7 +463,9 @@ class RecordConverter(Generic[T]):
             "cls": self.record_type,
             "click": parse_click_to_time,
             "iso": _parse_iso,
+            "fromiso": dt.datetime.fromisoformat,
             "Decimal": Decimal,
+            "text_decimal": _text_decimal,
             "yes_no": _YES_NO,
             "statuses": _LEAD_STATUSES,
         }

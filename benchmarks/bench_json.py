@@ -1,0 +1,120 @@
+"""LeadFlow JSON: the library against ``ijson.items`` on the same bytes, in one run.
+
+Two value shapes, since the documents do not say which the API sends: numbers as JSON
+numbers (``12.5``, ``138``, ``call_date`` with a space), and as strings (``"12.50"``,
+``"138"``, ``call_date`` with a ``T`` and an offset). For each: rows per second of
+``ijson.items`` over the body in memory (the bare parser), of ``JSONParser`` fed the
+body in 64 KB chunks in memory, and of typed ``LeadFlowCall`` records end to end from
+a loopback server (another process; one session, so its setup is not counted), with
+the ratios to ``ijson.items``. Best of ``REPEAT`` runs each. Public API only.
+
+    python benchmarks/bench_json.py [rows]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import multiprocessing
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import ijson
+
+import dialogtech_async as dta
+from dialogtech_async.parsers import JSONParser
+
+ROWS = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+REPEAT = 5
+CHUNK = 64 * 1024
+
+
+def body(as_strings: bool) -> bytes:
+    def number(text: str) -> Any:
+        return text if as_strings else json.loads(text)
+
+    def record(i: int) -> str:
+        day, minute = divmod(i, 1440)
+        clock = f"2024-03-{day % 28 + 1:02d}{'T' if as_strings else ' '}{minute // 60:02d}:"
+        clock += f"{minute % 60:02d}:{i % 60:02d}" + ("-05:00" if as_strings else "")
+        values = {"call_date": clock, "set_name": "Home Services", "affiliate": "Acme"}
+        values |= {"caller_id": f"312555{i % 10000:04d}", "lead_status": "Connected"}
+        values |= {"first_name": "Zoe", "city": "Chicago", "state": "IL", "reroute": "N"}
+        values |= {"offer_price": number("12.50"), "margin": number("7.25")}
+        values |= {"talk_minutes": number("2.3"), "talk_seconds": number(str(i % 900))}
+        values |= {"call_duration": number("3"), "recording_link": f"https://r.example/{i}"}
+        values["sid"] = f"SID-{i:08d}"
+        return json.dumps(values)
+
+    return ("[" + ",\n".join(map(record, range(ROWS))) + "]").encode()
+
+
+def serve(data: bytes, ports: Any) -> None:
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(asyncio.IncompleteReadError):  # the session closed
+            while await reader.readuntil(b"\r\n\r\n"):  # keep-alive: a session's requests
+                writer.write(f"HTTP/1.1 200 OK\r\nContent-Length: {len(data)}\r\n\r\n".encode())
+                for at in range(0, len(data), CHUNK):
+                    writer.write(data[at : at + CHUNK])
+                    await writer.drain()
+
+    async def listen() -> None:
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        ports.put(server.sockets[0].getsockname()[1])
+        await server.serve_forever()
+
+    asyncio.run(listen())
+
+
+def best(run: Callable[[], int]) -> float:
+    times = []
+    for _ in range(REPEAT):
+        start = time.perf_counter()
+        assert run() == ROWS
+        times.append(time.perf_counter() - start)
+    return ROWS / min(times)
+
+
+def parser_rows(data: bytes) -> int:
+    parser, count = JSONParser(), 0
+    for at in range(0, len(data), CHUNK):
+        count += len(parser.feed(data[at : at + CHUNK]))
+    return count + len(parser.close())
+
+
+async def typed_records(port: int) -> float:
+    url = f"http://127.0.0.1:{port}"
+    times = []
+    async with dta.Session("ak", "sk", base_url=url, newest_base_url=url) as session:
+        for _ in range(REPEAT):
+            start = time.perf_counter()
+            assert sum([1 async for _ in session.leadflow_history(sid="SID")]) == ROWS
+            times.append(time.perf_counter() - start)
+    return ROWS / min(times)
+
+
+def main() -> None:
+    print(f"{ROWS:,} LeadFlow rows; rows/s, and the ratio to ijson.items")
+    for shape, as_strings in (("numbers", False), ("strings", True)):
+        data = body(as_strings)
+        ports: Any = multiprocessing.Queue()
+        server = multiprocessing.Process(target=serve, args=(data, ports), daemon=True)
+        server.start()
+        try:
+            port = ports.get(timeout=60)
+            bare = best(lambda: sum(1 for _ in ijson.items(data, "item", use_float=False)))
+            raw = best(lambda: parser_rows(data))
+            typed = asyncio.run(typed_records(port))
+        finally:
+            server.terminate()
+        print(
+            f"{shape:<8} ijson.items {bare:9,.0f} | JSONParser {raw:9,.0f} ({raw / bare:.2f})"
+            f" | typed over loopback {typed:9,.0f} ({typed / bare:.2f})"
+        )
+
+
+if __name__ == "__main__":
+    main()
