@@ -286,7 +286,10 @@ def _value_expression(number: int, type_: Any) -> str:
         if _ZONES[marker] is None:
             return f"(fromiso(v) if {fresh} else {slow})"
         zone = f"z{number}"
-        aware = f"(d.replace(tzinfo={zone}) if (d := fromiso(v)).tzinfo is None else d.astimezone({zone}))"
+        aware = (
+            f"(d.replace(tzinfo={zone}) if (d := fromiso(v)).tzinfo is None"
+            f" else d.astimezone({zone}))"
+        )
         return f"({aware} if {fresh} else {slow})"
     return slow
 

@@ -188,7 +188,8 @@ class JSONParser(KeepsFaults):
             raise
         if keep:
             text = self._text
-            self._base += len(text[:keep].encode())
+            # An ASCII text (known without a scan) has a byte a character.
+            self._base += keep if text.isascii() else len(text[:keep].encode())
             self._text = text[keep:]
         self._retry_at = 2 * len(self._text)
         rows = self._rows[:]
