@@ -411,3 +411,12 @@ def _outcome(body: bytes, chunk_size: int) -> tuple[list[Any], str | None]:
     except dta.ResponseFormatError as exc:
         return rows, f"{exc} at record {exc.record_index}, byte {exc.byte_offset}"
     return rows, None
+
+
+@pytest.mark.parametrize("element", [b"0.0", b"12", b"-1e5"])
+def test_a_number_cut_at_a_chunk_end_is_judged_whole(element: bytes) -> None:
+    body = b'{"": [' + element + b"]}"
+    whole = _outcome(body, len(body))
+    assert whole[1] is not None and "not an object" in whole[1]
+    for size in range(1, len(body)):
+        assert _outcome(body, size) == whole

@@ -32,9 +32,11 @@ _AFTER = re.compile(r"[ \t\n\r]*(?:(,)[ \t\n\r]*|(\]))")
 _FIRST_MEMBER = re.compile(r'\{[ \t\n\r]*"((?:[^"\\]|\\.)*)"[ \t\n\r]*:[ \t\n\r]*(\S)', re.DOTALL)
 _EMPTY_OBJECT = re.compile(r"\{[ \t\n\r]*\}")
 #: What is left after the scanner stopped when the body was cut inside a token (a
-#: literal, a number's sign, point or exponent, a \\u escape): the cut, not a fault.
+#: literal, a number's sign, point or exponent, a \\u escape, the NaN and Infinity it
+#: refuses whole): the cut, not a fault.
 _CUT_TOKEN = re.compile(
-    r"(?:t(?:r(?:u)?)?|f(?:a(?:l(?:s)?)?)?|n(?:u(?:l)?)?|-|[.eE][-+]?|u[0-9a-fA-F]{0,4})?\Z"
+    r"(?:t(?:r(?:u)?)?|f(?:a(?:l(?:s)?)?)?|n(?:u(?:l)?)?|-|[.eE][-+]?|u[0-9a-fA-F]{0,4}"
+    r"|Na?|-?I(?:n(?:f(?:i(?:n(?:i(?:t)?)?)?)?)?)?)?\Z"
 )
 #: A record still this short is tried again whenever a closing brace arrives, so records
 #: come out as soon as they close; a longer one only once its text has doubled.
@@ -62,6 +64,7 @@ _SCAN: Any = json.JSONDecoder(  # type: ignore[attr-defined]
 ).scan_once
 
 _Steps = Generator[int, None, None]
+_NUMBERS = (int, Decimal)
 #: Where the hot loop over an array's records stopped.
 _CLOSED, _RECORD, _DELIMITER = object(), object(), object()
 
@@ -355,6 +358,8 @@ class JSONParser(KeepsFaults):
                 except (StopIteration, ValueError, ArithmeticError, RecursionError):
                     break
                 if record.__class__ is not dict:
+                    if _CUT_TOKEN.match(text, end):
+                        break  # a number may go on in the next chunk: `_value` waits
                     raise self._error(
                         f"JSON record is a {type(record).__name__}, not an object", pos
                     )
@@ -425,7 +430,10 @@ class JSONParser(KeepsFaults):
             except (ValueError, ArithmeticError) as exc:  # too many digits; Decimal overflow
                 raise self._error(f"malformed JSON: bad number ({exc})", pos) from None
             else:
-                return value, pos, end
+                cut = value.__class__ in _NUMBERS and _CUT_TOKEN.match(text, end)
+                if self._final or not cut:
+                    return value, pos, end
+                stopped, reason = end, ""  # a number cut at the chunk's end goes on
             if self._final or not (
                 reason.startswith("Unterminated string") or _CUT_TOKEN.match(text, stopped)
             ):

@@ -24,7 +24,7 @@ from dialogtech_async.parsers import CSVParser, JSONParser, XMLParser
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 SPLITS = settings(
-    max_examples=120,
+    max_examples=400,
     deadline=dt.timedelta(seconds=5),
     database=None,
     derandomize=True,
@@ -50,11 +50,17 @@ def _outcome(make: Callable[[], Any], chunks: list[bytes]) -> tuple[list[Any], s
     return rows, None
 
 
-def _assert_split_invariant(make: Callable[[], Any], body: bytes) -> None:
-    whole = _outcome(make, [body])
+def _assert_split_invariant(make: Callable[[], Any], body: bytes, *, exact: bool = True) -> None:
+    """Outcomes alike: rows and error type, and (``exact``) the error's message."""
+
+    def outcome(chunks: list[bytes]) -> tuple[list[Any], str | None]:
+        rows, error = _outcome(make, chunks)
+        return rows, error if exact or error is None else error.split(":")[0]
+
+    whole = outcome([body])
     for cut in range(len(body) + 1):
-        assert _outcome(make, [body[:cut], body[cut:]]) == whole, (body, cut)
-    assert _outcome(make, [body[i : i + 1] for i in range(len(body))]) == whole, body
+        assert outcome([body[:cut], body[cut:]]) == whole, (body, cut)
+    assert outcome([body[i : i + 1] for i in range(len(body))]) == whole, body
 
 
 @st.composite
@@ -137,10 +143,12 @@ def test_xml_any_body_any_split(body: bytes) -> None:
     _assert_split_invariant(XMLParser, body)
 
 
+# A quote inside an unquoted field breaks RFC 4180: where the csv module notices it (its
+# message) may depend on the split; the rows and the error type do not.
 @SPLITS
 @given(_mutated(_csv_bodies()))
 def test_csv_any_body_any_split(body: bytes) -> None:
-    _assert_split_invariant(CSVParser, body)
+    _assert_split_invariant(CSVParser, body, exact=False)
 
 
 _PARSERS: dict[str, Callable[[], Any]] = {".json": JSONParser, ".xml": XMLParser, ".csv": CSVParser}
