@@ -417,6 +417,7 @@ def _outcome(body: bytes, chunk_size: int) -> tuple[list[Any], str | None]:
 def test_a_number_cut_at_a_chunk_end_is_judged_whole(element: bytes) -> None:
     body = b'{"": [' + element + b"]}"
     whole = _outcome(body, len(body))
-    assert whole[1] is not None and "not an object" in whole[1]
+    assert whole[1] is not None
+    assert "not an object" in whole[1]
     for size in range(1, len(body)):
         assert _outcome(body, size) == whole
