@@ -1,52 +1,51 @@
 """LeadFlow JSON: the library against ``ijson.items`` on the same bytes, in one run.
 
-Two value shapes (the documents do not say which the API sends): numbers as JSON numbers
-(``12.5``, ``138``, ``call_date`` with a space), and as strings (``"12.50"``, ``"138"``,
-``call_date`` with a ``T`` and an offset). Rows per second of ``ijson.items`` over the
-body in memory, of ``JSONParser`` fed it in 64 KB chunks, and of typed ``LeadFlowCall``
-records end to end from a loopback server (another process; one session), with the ratios
-to ``ijson.items``. Best of 5 runs each. Public API only: ``bench_json.py [rows]``.
+The sandbox's records (all 34 keys) in two value shapes, the documents not saying which
+the API sends: numbers as JSON numbers (``12.5``, ``138``, ``call_date`` with a space),
+and as strings (``"12.50"``, ``"138"``, ``call_date`` with a ``T`` and an offset). Rows
+per second of ``ijson.items`` over the body in memory, of ``JSONParser`` fed it in 64 KB
+chunks, and of typed ``LeadFlowCall`` records end to end from a loopback server (another
+process; one session), with the ratios to ``ijson.items``. Best of 5 runs each. Public
+API only: ``python benchmarks/bench_json.py [rows]``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import functools
 import json
 import multiprocessing
 import sys
 import time
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import ijson
 
 import dialogtech_async as dta
 from dialogtech_async.parsers import JSONParser
+from dialogtech_async.testing import leadflow_rows
 
-ROWS = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
-REPEAT = 5
-CHUNK = 64 * 1024
+ROWS, REPEAT, CHUNK = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000, 5, 64 * 1024
 
 
 def body(as_strings: bool) -> bytes:
-    def number(text: str) -> Any:
-        return text if as_strings else json.loads(text)
+    def shaped(value: Any) -> Any:
+        if isinstance(value, (Decimal, int)) and not isinstance(value, bool):
+            return str(value) if as_strings else value if isinstance(value, int) else float(value)
+        return value
 
-    def record(i: int) -> str:  # LeadFlow's keys, values that vary as the API's do
-        day, minute = divmod(i, 1440)
-        clock = f"2024-03-{day % 28 + 1:02d}{'T' if as_strings else ' '}{minute // 60:02d}:"
-        clock += f"{minute % 60:02d}:{i % 60:02d}" + ("-05:00" if as_strings else "")
-        values = {"call_date": clock, "set_name": "Home Services", "affiliate": "Acme"}
-        values |= {"caller_id": f"312555{i % 10000:04d}", "lead_status": "Connected"}
-        values |= {"first_name": "Zoe", "city": "Chicago", "state": "IL", "reroute": "N"}
-        values |= {"offer_price": number("12.50"), "margin": number("7.25")}
-        values |= {"talk_minutes": number("2.3"), "talk_seconds": number(str(i % 900))}
-        values |= {"call_duration": number("3"), "sid": f"SID-{i:08d}"}
-        return json.dumps(values)
+    def record(row: dict[str, Any]) -> str:
+        row = {key: shaped(value) for key, value in row.items()}
+        if as_strings:  # ISO with a T and an offset
+            row["call_date"] = row["call_date"].replace(" ", "T") + "-05:00"
+        return json.dumps(row)
 
-    return ("[" + ",\n".join(map(record, range(ROWS))) + "]").encode()
+    rows = leadflow_rows(dt.datetime(2024, 3, 1), dt.datetime(2024, 3, 31), rows=ROWS)
+    return ("[" + ",\n".join(map(record, rows)) + "]").encode()
 
 
 def serve(data: bytes, ports: Any) -> None:
