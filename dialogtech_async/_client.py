@@ -14,7 +14,7 @@ import httpx
 from ._auth import SecretAuth
 from ._config import DEFAULT_LIMITS, MAX_ERROR_BODY, REPORT_TIMEOUT
 from ._convert import RecordConverter
-from ._decompress import decoded_body
+from ._decompress import ACCEPT_ENCODING, decoded_body
 from ._exceptions import (
     APIStatusError,
     DialogTechError,
@@ -173,7 +173,13 @@ class BaseSession:
         retry = 0
         while True:
             request = hide_secrets(
-                client.build_request(method, url, params=params, extensions=extensions)
+                client.build_request(
+                    method,
+                    url,
+                    params=params,
+                    headers={"Accept-Encoding": ACCEPT_ENCODING},
+                    extensions=extensions,
+                )
             )
             try:
                 try:

@@ -30,6 +30,9 @@ except ImportError:  # pragma: no cover - depends on the environment
 
 #: More encodings stacked than any server applies (one is usual, two seen in the wild).
 MAX_LAYERS = 4
+#: What the session asks for: what ``ContentDecoder`` reads (httpx would also offer zstd
+#: when ``zstandard`` is installed, which is not read here).
+ACCEPT_ENCODING = "gzip, deflate" + (", br" if _brotli is not None else "")
 _GZIP, _ZLIB, _RAW_DEFLATE = 16 + zlib.MAX_WBITS, zlib.MAX_WBITS, -zlib.MAX_WBITS
 
 

@@ -9,10 +9,12 @@ import datetime as dt
 import gzip
 from collections.abc import AsyncIterator
 
+import httpx
 import pytest
 import pytest_asyncio
 
 import dialogtech_async as dta
+from dialogtech_async._decompress import ACCEPT_ENCODING
 from dialogtech_async.testing._data import CLICK_TO_CSV_HEADER, iter_click_to
 
 START, END = dt.date(2024, 1, 1), dt.date(2024, 1, 2)
@@ -118,3 +120,20 @@ async def test_json_error_object_on_leadflow_is_an_error_not_a_record_of_nones(
     async with _session(url) as session:
         with pytest.raises(dta.APIStatusError, match="Internal server error"):
             await session.leadflow_history(sid="SID-1").collect()
+
+
+def test_the_session_asks_only_for_encodings_it_reads() -> None:
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers["Accept-Encoding"])
+        return httpx.Response(200, text="Call Connected")
+
+    async def run() -> None:
+        client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+        async with client, dta.Session("ak", "sk", http_client=client) as session:
+            await session.click_to_call(phone_to_call="5551112222", id="8772955100")
+
+    asyncio.run(run())
+    assert seen == [ACCEPT_ENCODING]
+    assert set(seen[0].replace(" ", "").split(",")) <= {"gzip", "deflate", "br"}
