@@ -14,6 +14,7 @@ import zlib
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import anyio.lowlevel
 import httpx
 
 from ._exceptions import ResponseFormatError
@@ -203,6 +204,7 @@ class _DecodedBody:
 
     def __init__(self, response: httpx.Response, max_piece: int) -> None:
         self._pending: Iterator[bytes] = iter(())
+        self._inflating = False  # a piece of the current network chunk was handed out
         try:
             content = response.content  # read already (a mock transport's): decoded
         except httpx.ResponseNotRead:
@@ -222,9 +224,13 @@ class _DecodedBody:
         while True:
             piece = next(self._pending, None)
             if piece is not None:
+                if self._inflating:  # not the first piece of a network chunk
+                    await anyio.lowlevel.checkpoint()  # others run while a bomb inflates
+                self._inflating = True
                 return piece
             if self._raw is None:
                 raise StopAsyncIteration
+            self._inflating = False
             try:
                 chunk = await self._raw.__anext__()
             except StopAsyncIteration:

@@ -283,3 +283,13 @@ def test_xml_long_markup_within_the_limit_is_read_whatever_the_chunks(size: int)
         + b'"><a>2</a></record></data>'
     )
     assert fx.parse_all(XMLParser(), _pieces(body, size)) == [{"a": "1"}, {"a": "2"}]
+
+
+@pytest.mark.parametrize("size", [7, 1 << 16, 1 << 30])
+def test_csv_floods_of_blank_lines_are_skipped_and_offsets_kept(size: int) -> None:
+    flood = b"\r\n" * 300_000
+    body = b'"a","b"\n' + flood + b'"1","2"\n' + flood + b'"3"\n'
+    rows, error = _outcome(CSVParser(), _pieces(body, size))
+    assert rows == [{"a": "1", "b": "2"}]
+    assert isinstance(error, dta.ResponseFormatError)
+    assert error.byte_offset == body.index(b'"3"')

@@ -148,9 +148,14 @@ class CSVParser(KeepsFaults):
         records = bytes(self._tail) + data[:end] if self._tail else data[:end]
         self._tail[:] = data[end:]
         self._tail_quotes = self._tail.count(_QUOTE)
-        offset = self._tail_offset
-        self._tail_offset += len(records)
-        return self._parse(records, offset)
+        # Blank lines carry no record, and the csv module costs some 0.3 us a line: a
+        # flood of line breaks between records (64 MiB of them in a 65 KB gzip body)
+        # is skipped in C. Records start here, so these are outside any quote.
+        whole = len(records)
+        records = records.lstrip(b"\r\n")
+        offset = self._tail_offset + whole - len(records)
+        self._tail_offset += whole
+        return self._parse(records, offset) if records else []
 
     def _close(self) -> list[list[str]]:
         if self._closed:

@@ -137,3 +137,27 @@ def test_the_session_asks_only_for_encodings_it_reads() -> None:
     asyncio.run(run())
     assert seen == [ACCEPT_ENCODING]
     assert set(seen[0].replace(" ", "").split(",")) <= {"gzip", "deflate", "br"}
+
+
+async def test_a_gzip_flood_of_line_breaks_leaves_the_event_loop_free(
+    server: tuple[str, list[Served]],
+) -> None:
+    # 64 MiB of line breaks in a 65 KB gzip body blocked the loop past a 30 s deadline.
+    url, answers = server
+    body = CSV.replace(b"\r\n", b"\r\n" + b"\n" * (8 << 20))
+    answers.append((200, GZ, gzip.compress(body)))
+    ticks, done = 0, False
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while not done:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    task = asyncio.create_task(ticker())
+    async with _session(url) as session:
+        records = await session.click_to_report(START, END).collect()
+    done = True
+    await task
+    assert len(records) == 8
+    assert ticks >= 64  # the other task ran between the 1 MiB pieces (64 MiB inflated)
