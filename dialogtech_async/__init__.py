@@ -24,6 +24,7 @@ from ._exceptions import (
 from ._infinity import InfinitySession
 from ._output import asdict
 from ._parquet import write_parquet
+from ._parsers import BodyLimits
 from ._records import (
     ActiveCall,
     CallResult,
@@ -42,6 +43,7 @@ __all__ = [
     "ActiveCall",
     "AuthenticationError",
     "BadRequestError",
+    "BodyLimits",
     "BulkReport",
     "CallResult",
     "ClickToRecord",

@@ -18,14 +18,18 @@ from . import _validate as check
 from ._auth import SecretAuth
 from ._config import DEFAULT_LIMITS, MAX_ERROR_BODY, REPORT_TIMEOUT, USER_AGENT
 from ._convert import RecordConverter
+from ._decompress import ACCEPT_ENCODING, decoded_body
 from ._exceptions import (
     APIStatusError,
     DialogTechError,
+    ResponseFormatError,
     SessionClosedError,
     TransportError,
     ValidationError,
     status_error,
 )
+from ._parsers import DEFAULT_LIMITS as DEFAULT_BODY_LIMITS
+from ._parsers import BodyLimits
 from ._redact import hide_secrets, redact_text, redact_url, register_secrets, unregister_secrets
 from ._report import Report
 from ._retry import RetryPolicy, retry_after
@@ -68,6 +72,7 @@ class BaseSession:
         http_client: httpx.AsyncClient | None,
         more_secrets: set[str] | None = None,
         retry: RetryPolicy | None = None,
+        body_limits: BodyLimits | None = None,
     ) -> None:
         check.session_options(
             base_url=base_url,
@@ -86,6 +91,8 @@ class BaseSession:
         self._secrets = auth.secrets() | (more_secrets or set())
         #: How reports are retried (read by each report when it is created).
         self._retry = retry if retry is not None else RetryPolicy(max_retries=max_retries)
+        #: Bounds on what one response body may make the parsers hold.
+        self._body_limits = DEFAULT_BODY_LIMITS if body_limits is None else body_limits
         self._owns_client = http_client is None
         limits = limits or DEFAULT_LIMITS
         self._client = http_client or httpx.AsyncClient(
@@ -326,7 +333,7 @@ class BaseSession:
         extensions = {"timeout": timeout.as_dict()} if timeout is not None else {}
         request = hide_secrets(
             client.build_request(
-                method, url, params=params, headers=_user_agent(client), extensions=extensions
+                method, url, params=params, headers=_headers(client), extensions=extensions
             )
         )
         pool_wait = anyio.CancelScope(shield=True)
@@ -386,11 +393,11 @@ class BaseSession:
         """Read (a bounded part of) an error response and build the typed error."""
         body = b""
         try:
-            async for chunk in response.aiter_bytes():
+            async for chunk in decoded_body(response, self._body_limits):
                 body += chunk
                 if len(body) >= MAX_ERROR_BODY:
                     break
-        except httpx.TransportError:
+        except (httpx.TransportError, ResponseFormatError):
             pass  # the status says enough
         finally:
             with anyio.CancelScope(shield=True):
@@ -404,10 +411,14 @@ class BaseSession:
         )
 
 
-def _user_agent(client: httpx.AsyncClient) -> dict[str, str]:
-    """``dialogtech-async/<version>`` before the client's own User-Agent (httpx's)."""
+def _headers(client: httpx.AsyncClient) -> dict[str, str]:
+    """``dialogtech-async/<version>`` before the client's own User-Agent (httpx's), and
+    only the encodings ``_decompress`` decodes in bounded pieces."""
     theirs = client.headers.get("User-Agent")
-    return {"User-Agent": f"{USER_AGENT} {theirs}" if theirs else USER_AGENT}
+    return {
+        "User-Agent": f"{USER_AGENT} {theirs}" if theirs else USER_AGENT,
+        "Accept-Encoding": ACCEPT_ENCODING,
+    }
 
 
 def status_body_message(body: bytes) -> str:

@@ -34,6 +34,9 @@ __all__ = ["RecordConverter", "configure_converter", "snake_case"]
 T = TypeVar("T")
 
 EASTERN = ZoneInfo("America/New_York")
+#: Key layouts compiled and kept per converter (each a few generated functions): far
+#: more than one report's layouts, a bound on what varying keys can make it hold.
+MAX_LAYOUTS = 256
 _MONTHS = {
     name: number
     for number, name in enumerate(
@@ -182,6 +185,12 @@ def _read_decimal(value: Any) -> Decimal:
     return number
 
 
+@functools.lru_cache(maxsize=4096)  # prices repeat; a Decimal is immutable, so shared
+def _text_decimal(text: str) -> Decimal:
+    """``_read_decimal`` of a non-empty string: the APIs may send "7.25" for 7.25."""
+    return _read_decimal(text)
+
+
 def _read_bool(value: Any) -> bool:
     try:
         return _YES_NO[value]
@@ -253,7 +262,10 @@ def _value_expression(number: int, type_: Any) -> str:
     test holds the two to the same results. Two Python calls fewer a field: LeadFlow
     JSON went from 0.57 to 0.66-0.68 of ijson.items.
     """
-    slow = f"h{number}(v, t{number})"
+    hook = f"h{number}(v, t{number})"
+    # Every rule below reads None and "" as None (``_optional``): said inline, since the
+    # APIs send many (a hook call is two Python calls).
+    slow = f"(None if v is None or v.__class__ is str and not v else {hook})"
     text = "v.__class__ is str and v"
     marker = _date_format(type_)
     if type_ == str | None:
@@ -261,7 +273,10 @@ def _value_expression(number: int, type_: Any) -> str:
     if type_ == int | None:
         return f"(v if v.__class__ is int else int(v) if {text}.isdigit() else {slow})"
     if type_ == Decimal | None:  # JSON numbers with a fraction come as Decimal
-        return f"(v if v.__class__ is Decimal and v.is_finite() else {slow})"
+        return (
+            f"(v if v.__class__ is Decimal and v.is_finite()"
+            f" else text_decimal(v) if {text} else {slow})"
+        )
     if type_ == bool | None:
         return f"(yes_no[v] if v.__class__ is str and v in yes_no else {slow})"
     if type_ == LeadStatus | str | None:
@@ -269,8 +284,18 @@ def _value_expression(number: int, type_: Any) -> str:
     if marker is DateFormat.CLICK_TO:
         return f"(click(v) if {text} else {slow})"
     if marker is not None:
-        return f"(iso(v, z{number}) if {text} else {slow})"
-    return slow
+        # _parse_iso inline (its cache misses on times to the second): not "Z", which
+        # fromisoformat reads only from Python 3.11; a bad text goes to the hook.
+        fresh = f"{text} and v[-1] != 'Z'"
+        if _ZONES[marker] is None:
+            return f"(fromiso(v) if {fresh} else {slow})"
+        zone = f"z{number}"
+        aware = (
+            f"(d.replace(tzinfo={zone}) if (d := fromiso(v)).tzinfo is None"
+            f" else d.astimezone({zone}))"
+        )
+        return f"({aware} if {fresh} else {slow})"
+    return hook
 
 
 def _text_column_expression(number: int, type_: Any) -> str:
@@ -340,7 +365,9 @@ class RecordConverter(Generic[T]):
         self._types = typing.get_type_hints(record_type, include_extras=True)
         self._setters = _slot_setters(record_type)
         self._gathers = {f for f in _PREFIX_FIELDS.values() if f in self._types}
-        self._layouts: dict[tuple[str, ...], _Layout] = {}
+        # Least recently used first. Bounded: Infinity's c_/pt_ keys vary from row to row,
+        # and a converter lives as long as the process.
+        self._layouts: collections.OrderedDict[tuple[str, ...], _Layout] = collections.OrderedDict()
 
     def convert(self, rows: list[Row], first_index: int = 0) -> list[T]:
         """Convert ``rows``; ``first_index`` is the first row's index in the report.
@@ -352,7 +379,7 @@ class RecordConverter(Generic[T]):
         layouts = self._layouts
         if rows:
             keys = tuple(rows[0])
-            layout = layouts.get(keys) or self._compile(keys)
+            layout = self._layout(keys)
             if layout.columns is not None and set(map(len, rows)) == {len(keys)}:
                 try:
                     return layout.columns(rows)
@@ -387,7 +414,7 @@ class RecordConverter(Generic[T]):
         """
         if not columns or not columns[0]:
             return []
-        layout = self._layouts.get(keys) or self._compile(keys)
+        layout = self._layout(keys)
         if layout.text_columns is not None:
             try:
                 return layout.text_columns(columns)
@@ -395,6 +422,14 @@ class RecordConverter(Generic[T]):
                 pass  # a bad value: row by row says which
         rows = [dict(zip(keys, row, strict=True)) for row in zip(*columns, strict=True)]
         return self.convert(rows, first_index)
+
+    def _layout(self, keys: tuple[str, ...]) -> _Layout:
+        """The layout of ``keys``, marked as the most recently used (once per batch)."""
+        layout = self._layouts.get(keys)
+        if layout is None:
+            return self._compile(keys)
+        self._layouts.move_to_end(keys)
+        return layout
 
     def _gather(self, row: Row, layout: _Layout) -> None:
         for field in self._gathers:
@@ -429,6 +464,8 @@ class RecordConverter(Generic[T]):
             reads,
         )
         self._layouts[keys] = layout
+        if len(self._layouts) > MAX_LAYOUTS:
+            self._layouts.popitem(last=False)
         return layout
 
     def _namespace(self, reads: _Reads) -> dict[str, Any]:
@@ -437,7 +474,9 @@ class RecordConverter(Generic[T]):
             "cls": self.record_type,
             "click": parse_click_to_time,
             "iso": _parse_iso,
+            "fromiso": dt.datetime.fromisoformat,
             "Decimal": Decimal,
+            "text_decimal": _text_decimal,
             "yes_no": _YES_NO,
             "statuses": _LEAD_STATUSES,
         }

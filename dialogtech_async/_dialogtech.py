@@ -19,9 +19,10 @@ from ._config import (
     REPORT_TIMEOUT,
 )
 from ._convert import EASTERN, RecordConverter
+from ._decompress import decoded_body
 from ._exceptions import ResponseFormatError, ValidationError, in_band_error
 from ._legacy import MAX_MESSAGE_BYTES, UTF8_CP1252, LegacyErrorGuard, error_message
-from ._parsers import CSVParser, Decoder, JSONParser, Parser, XMLParser
+from ._parsers import BodyLimits, CSVParser, Decoder, JSONParser, Parser, XMLParser
 from ._records import CallResult, ClickToRecord, LeadFlowCall
 from ._redact import REDACTED, mask, redact_text
 from ._report import Report
@@ -84,6 +85,8 @@ class Session(BaseSession):
             along): a 3xx answer is an ``APIStatusError``.
         call_timeout: how long click-to actions wait for the API's answer, which comes
             only once the first leg of the call is answered (default 120 s).
+        body_limits: bounds on what one response body may make the parsers hold
+            (``BodyLimits``: nesting depth, one record's bytes, inflation per step).
 
     Credentials must be ``str`` without whitespace or control characters (a key read
     from a file keeps its newline): ``ValidationError`` otherwise, not showing the value.
@@ -105,6 +108,7 @@ class Session(BaseSession):
         http_client: httpx.AsyncClient | None = None,
         retry: RetryPolicy | None = None,
         call_timeout: float = CALL_READ_TIMEOUT,
+        body_limits: BodyLimits | None = None,
     ) -> None:
         self._access_key = _credential(access_key, "DIALOGTECH_ACCESS_KEY", "access_key")
         secret = _credential(secret_access_key, "DIALOGTECH_SECRET_ACCESS_KEY", "secret_access_key")
@@ -136,6 +140,7 @@ class Session(BaseSession):
             http_client=http_client,
             retry=retry,
             more_secrets=self._newest_auth.secrets(),
+            body_limits=body_limits,
         )
 
     def __repr__(self) -> str:
@@ -227,7 +232,7 @@ class Session(BaseSession):
         )
         try:
             body = b""
-            async for chunk in response.aiter_bytes():
+            async for chunk in decoded_body(response, self._body_limits):
                 body += chunk
                 if len(body) > MAX_MESSAGE_BYTES:
                     raise ResponseFormatError(
@@ -340,7 +345,9 @@ class Session(BaseSession):
 
         def body_decoder(response: httpx.Response, items: ItemsFromParser) -> Decoder[Any]:
             inner: Parser = (
-                _csv_parser(response.charset_encoding) if format == "csv" else XMLParser()
+                _csv_parser(response.charset_encoding, self._body_limits)
+                if format == "csv"
+                else XMLParser(root_tag="data", limits=self._body_limits)
             )
             return LegacyErrorGuard(items(inner), expect=format)
 
@@ -462,7 +469,7 @@ class Session(BaseSession):
             return self._stream(
                 self._url(LEADFLOW_PATH, self._newest_base_url),
                 {**params, **dates},
-                lambda _response, items: items(JSONParser()),
+                lambda _response, items: items(JSONParser(limits=self._body_limits)),
                 _LEADFLOW,
                 description="LeadFlow history",
                 auth=self._newest_auth,
@@ -477,11 +484,11 @@ class Session(BaseSession):
         )
 
 
-def _csv_parser(charset: str | None) -> CSVParser:
+def _csv_parser(charset: str | None, limits: BodyLimits) -> CSVParser:
     """A CSV parser for a response's ``charset``; when it names none, UTF-8 with cp1252
     for the bytes that are not UTF-8 (``UTF8_CP1252``)."""
     try:
-        return CSVParser(encoding=charset or UTF8_CP1252)
+        return CSVParser(encoding=charset or UTF8_CP1252, limits=limits)
     except (LookupError, ValueError) as exc:  # unknown, or not ASCII-compatible (UTF-16)
         raise ResponseFormatError(
             f"CSV report in charset {charset!r}, which cannot be read: {exc}", byte_offset=0

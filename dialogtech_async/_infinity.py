@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import zoneinfo
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import MappingProxyType
 from typing import Any
 
@@ -18,7 +18,7 @@ from ._client import BaseSession
 from ._config import DEFAULT_MAX_RETRIES, INFINITY_BASE_URL, INFINITY_PAGE_SIZE
 from ._convert import RecordConverter
 from ._exceptions import ResponseFormatError, ValidationError
-from ._parsers import Decoder, JSONParser
+from ._parsers import BodyLimits, Decoder, JSONParser
 from ._records import ActiveCall, PbxActiveCall, PbxUserStatus
 from ._redact import REDACTED
 from ._report import Report, T
@@ -91,7 +91,8 @@ class InfinitySession(BaseSession):
         password: its password (default ``$INFINITY_PASSWORD``); never logged or shown.
         api_key: an API key instead of a user (``Authorization: ApiKey``; default
             ``$INFINITY_API_KEY``).
-        base_url, timeout, max_retries, retry, limits, http_client: as for ``Session``.
+        base_url, timeout, max_retries, retry, limits, http_client, body_limits: as for
+            ``Session``.
     """
 
     def __init__(
@@ -106,6 +107,7 @@ class InfinitySession(BaseSession):
         limits: httpx.Limits | None = None,
         http_client: httpx.AsyncClient | None = None,
         retry: RetryPolicy | None = None,
+        body_limits: BodyLimits | None = None,
     ) -> None:
         auth = _auth(username, password, api_key)
         self._username = username if isinstance(auth, InfinityBasicAuth) else None
@@ -117,6 +119,7 @@ class InfinitySession(BaseSession):
             limits=limits,
             http_client=http_client,
             retry=retry,
+            body_limits=body_limits,
         )
 
     def __repr__(self) -> str:
@@ -218,10 +221,16 @@ class InfinitySession(BaseSession):
         paged: bool = False,
     ) -> Report[T]:
         igrp = check.positive_int(igrp, "igrp")
+        limits = self._body_limits
+
+        def parser() -> JSONParser:
+            # Infinity may answer an empty result with the text "\n]\n".
+            return JSONParser(limits=limits, empty_marker=True)
+
         if paged:
-            body_decoder: BodyDecoderFactory = PageGuard().decoder
+            body_decoder: BodyDecoderFactory = PageGuard(parser).decoder
         else:
-            body_decoder = lambda _response, items: items(JSONParser())  # noqa: E731
+            body_decoder = lambda _response, items: items(parser())  # noqa: E731
         return self._report(
             self._url(f"/reports/v2/igrps/{igrp}/{endpoint}"),
             params,
@@ -239,7 +248,8 @@ class PageGuard:
     Raises ``ResponseFormatError`` before any row of the repeated page is delivered.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, parser: Callable[[], JSONParser]) -> None:
+        self._parser = parser
         # The offset and first bytes of the latest page seen (a retried page: the same
         # offset again, which is no repeat).
         self._previous: tuple[int, bytes] | None = None
@@ -252,7 +262,7 @@ class PageGuard:
                 f"paged report still sending full pages at offset {offset}, past"
                 f" {MAX_PAGED_ROWS} rows: the server is not paging"
             )
-        return _GuardedPage(self, items(JSONParser()), offset)
+        return _GuardedPage(self, items(self._parser()), offset)
 
     def seen(self, head: bytes, offset: int) -> None:
         """Record a page's first bytes, refusing it if it repeats the previous page."""

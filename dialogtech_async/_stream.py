@@ -18,6 +18,7 @@ import anyio
 import httpx
 
 from ._convert import RecordConverter
+from ._decompress import decoded_body
 from ._exceptions import (
     APIStatusError,
     DialogTechError,
@@ -306,8 +307,9 @@ class Stream(Generic[I]):
             raise
 
     def _body_chunks(self, response: httpx.Response) -> AsyncIterator[bytes]:
-        """The one place a response's body is read."""
-        return response.aiter_bytes()
+        """The one place a response's body is read: decoded (Content-Encoding) in pieces
+        of at most the session's ``max_inflate_bytes``."""
+        return decoded_body(response, self._session._body_limits)
 
     async def _read_batch(self) -> list[I]:
         """Read chunks until the decoder completes items or the body ends.

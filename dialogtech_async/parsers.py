@@ -13,9 +13,9 @@ A parser raises ``ResponseFormatError`` on a malformed body, only after returnin
 rows that came before the fault.
 """
 
-from ._parsers import CSVParser, JSONParser, Parser, Row, XMLParser
+from ._parsers import BodyLimits, CSVParser, JSONParser, Parser, Row, XMLParser
 
-__all__ = ["CSVParser", "JSONParser", "Parser", "Row", "XMLParser"]
+__all__ = ["BodyLimits", "CSVParser", "JSONParser", "Parser", "Row", "XMLParser"]
 
 for _name in __all__:
     if isinstance(globals()[_name], type):

@@ -48,6 +48,21 @@ def parse_all(parser: Any, chunks: Iterable[bytes]) -> list[dict[str, Any]]:
     return rows
 
 
+def outcome(parser: Any, chunks: Iterable[bytes]) -> tuple[list[Any], Any]:
+    """Feed every chunk, then close: the rows delivered, and the DialogTechError raised
+    after them, or None (any other exception propagates)."""
+    from dialogtech_async import DialogTechError
+
+    rows: list[Any] = []
+    try:
+        for chunk in chunks:
+            rows += parser.feed(chunk)
+        rows += parser.close()
+    except DialogTechError as exc:
+        return rows, exc
+    return rows, None
+
+
 def parse_until_error(parser: Any, chunks: Iterable[bytes]) -> tuple[list[Any], Exception]:
     """Feed until the parser raises; the rows delivered before, and the exception."""
     rows: list[Any] = []

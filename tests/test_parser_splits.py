@@ -7,6 +7,7 @@ a UTF-8 byte order mark or between the bytes of one UTF-8 character.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 from collections.abc import Callable
@@ -125,7 +126,7 @@ SMALL_CASES: dict[str, tuple[ParserFactory, bytes, list[dict[str, Any]]]] = {
         '{"igrp": 1, "pt_tag": "Ñ📞", "triggerDatetime": "2024-07-01 14:07:09"}'.encode(),
         [{"igrp": 1, "pt_tag": "Ñ📞", "triggerDatetime": "2024-07-01 14:07:09"}],
     ),
-    "json empty": (JSONParser, b"\n]\n", []),
+    "json empty": (functools.partial(JSONParser, empty_marker=True), b"\n]\n", []),
 }
 SMALL_CASES = _with_values_twins(SMALL_CASES)
 

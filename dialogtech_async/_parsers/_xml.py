@@ -9,6 +9,10 @@ from defusedxml.common import DTDForbidden, EntitiesForbidden, ExternalReference
 
 from .._exceptions import ResponseFormatError, UnsafeXMLError
 from ._base import KeepsFaults, Row, keeping_faults
+from ._limits import DEFAULT_LIMITS, BodyLimits
+
+#: Open markup longer than this makes later chunks wait until they are as long.
+_DEFER_FROM = 64 * 1024
 
 
 class XMLParser(KeepsFaults):
@@ -21,18 +25,42 @@ class XMLParser(KeepsFaults):
     whose exceptions are chained as ``__cause__``). Nothing but the record being read is
     kept.
 
+    A document is not taken for an empty report when it is something else: with
+    ``root_tag``, any other root element is refused at once; without it, a document
+    with no record element whose root has child elements (an XHTML page) is refused
+    at its end.
+
     Args:
         record_tag: the element that holds one record; its children are the fields.
+        root_tag: the document element the report must have (None: any).
+        limits: ``max_depth`` bounds element nesting, ``max_field_bytes`` one text node
+            and one tag, comment or other markup still open.
 
     Raises:
         UnsafeXMLError: an entity declaration, external reference or external DTD.
-        ResponseFormatError: malformed XML, with line, column and byte offset.
+        ResponseFormatError: malformed XML, with line, column and byte offset; another
+            root, no records in a document of other elements, a limit exceeded.
     """
 
-    def __init__(self, *, record_tag: str = "record") -> None:
+    def __init__(
+        self,
+        *,
+        record_tag: str = "record",
+        root_tag: str | None = None,
+        limits: BodyLimits = DEFAULT_LIMITS,
+    ) -> None:
         self._rows: list[Row] = []
         self._records = 0
         self._closed = False
+        self._limits = limits
+        self._fed = 0  # bytes handed to expat
+        self._record_tag = record_tag
+        self._root_tag = root_tag
+        self._root: str | None = None  # the document element, once seen
+        self._other_children = False  # the root has children that are not records
+        self._open_markup = 0  # bytes fed since expat's last event: markup not yet closed
+        self._held: list[bytes] = []  # chunks held back while long markup is open
+        self._held_size = 0
         parser = expat.ParserCreate()
         # Fewer, larger text callbacks; a text node split across feeds is still joined.
         parser.buffer_text = True
@@ -55,26 +83,42 @@ class XMLParser(KeepsFaults):
         rows = self._rows
         record: Row | None = None
         field: str | None = None
-        text = ""
+        parts: list[str] = []  # the field's text, joined once at its end: linear
+        size = 0
+        depth = 0
+        max_depth = self._limits.max_depth
+        max_text = self._limits.max_field_bytes  # characters: at least as many bytes
 
         def start(tag: str, _attrs: dict[str, str]) -> None:
-            nonlocal record, field, text
+            nonlocal record, field, size, depth
+            depth += 1
+            if depth > max_depth:
+                self._refuse(f"XML nested deeper than max_depth ({max_depth})")
             if record is None:
                 if tag == record_tag:
                     record = {}
+                elif depth == 1:
+                    self._see_root(tag)
+                elif depth == 2:
+                    self._other_children = True
             elif field is None:
-                field, text = tag, ""
+                field, size = tag, 0
+                parts.clear()
 
         def characters(data: str) -> None:
-            nonlocal text
+            nonlocal size
             if field is not None:
-                text += data
+                parts.append(data)
+                size += len(data)
+                if size > max_text:
+                    self._refuse(f"XML text node longer than max_field_bytes ({max_text})")
 
         def end(tag: str) -> None:
-            nonlocal record, field
+            nonlocal record, field, depth
+            depth -= 1
             if field is not None:
                 if tag == field and record is not None:
-                    record[field] = text
+                    record[field] = parts[0] if len(parts) == 1 else "".join(parts)
                     field = None
             elif record is not None and tag == record_tag:
                 rows.append(record)
@@ -84,11 +128,34 @@ class XMLParser(KeepsFaults):
         parser.CharacterDataHandler = characters
         parser.EndElementHandler = end
 
+    def _see_root(self, tag: str) -> None:
+        self._root = tag
+        if self._root_tag is not None and tag != self._root_tag:
+            self._refuse(f"XML document is a <{tag}>, not a <{self._root_tag}> report")
+
+    def _refuse(self, message: str) -> NoReturn:
+        raise ResponseFormatError(
+            message,
+            record_index=self._records + len(self._rows),
+            byte_offset=self._parser.CurrentByteIndex,
+        )
+
     @keeping_faults
     def feed(self, data: bytes) -> list[Row]:
         """Consume a chunk of the document; return the records it completed."""
         if self._closed:
             raise RuntimeError("feed() after close()")
+        if self._open_markup > _DEFER_FROM:
+            # expat 2.5 scans open markup again from its start at each Parse: fed in
+            # pieces at least as long as what is open, it scans each byte O(1) times.
+            self._held.append(data)
+            self._held_size += len(data)
+            within = self._open_markup + self._held_size <= self._limits.max_field_bytes
+            if self._held_size < self._open_markup and within:
+                return []
+            data = b"".join(self._held)
+            self._held.clear()
+            self._held_size = 0
         return self._parse(data, final=False)
 
     @keeping_faults
@@ -97,11 +164,31 @@ class XMLParser(KeepsFaults):
         if self._closed:
             return []
         self._closed = True
-        return self._parse(b"", final=True)
+        data = b"".join(self._held)
+        self._held.clear()
+        return self._parse(data, final=True)
 
     def _parse(self, data: bytes, *, final: bool) -> list[Row]:
         try:
             self._parser.Parse(data, final)
+            self._fed += len(data)
+            # Markup still open (a tag, its attributes, a comment) is held and scanned
+            # again by expat at each chunk: bounded like a text node.
+            open_at = max(0, self._parser.CurrentByteIndex)
+            self._open_markup = self._fed - open_at
+            if self._open_markup > self._limits.max_field_bytes:
+                raise ResponseFormatError(
+                    f"XML markup longer than max_field_bytes ({self._limits.max_field_bytes})",
+                    record_index=self._records + len(self._rows),
+                    byte_offset=open_at,
+                )
+            if final and self._no_records():
+                raise ResponseFormatError(
+                    f"XML document <{self._root}> holds no <{self._record_tag}> records"
+                    " but other elements: not a report",
+                    record_index=0,
+                    byte_offset=0,
+                )
         except expat.ExpatError as exc:
             self._fail(self._malformed(exc), cause=None)
         except ResponseFormatError as exc:
@@ -124,6 +211,9 @@ class XMLParser(KeepsFaults):
         self._rows.clear()
         self._records += len(rows)
         return rows
+
+    def _no_records(self) -> bool:
+        return self._records == 0 and not self._rows and self._other_children
 
     def _fail(self, error: ResponseFormatError, *, cause: Exception | None) -> None:
         """Raise ``error`` now, or after handing over the records completed before it."""

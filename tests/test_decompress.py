@@ -1,0 +1,135 @@
+"""ContentDecoder: Content-Encoding undone in bounded pieces, every gzip member read,
+malformed bodies typed; decoded_body over a mock transport."""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from collections.abc import Iterable
+
+import httpx
+import pytest
+
+import dialogtech_async as dta
+from dialogtech_async._decompress import ContentDecoder, decoded_body
+
+BODY = b"".join(b'"%d","row %d","x"\r\n' % (i, i) for i in range(50_000))  # about 1 MB
+LIMIT = 64 * 1024
+
+
+def _decode(encoding: str | None, chunks: Iterable[bytes], limit: int = LIMIT) -> list[bytes]:
+    decoder = ContentDecoder(encoding, max_piece=limit)
+    pieces = [piece for chunk in chunks for piece in decoder.feed(chunk)]
+    return pieces + list(decoder.close())
+
+
+def _chunks(data: bytes, size: int) -> list[bytes]:
+    return [data[i : i + size] for i in range(0, len(data), size)]
+
+
+def _raw_deflate(data: bytes) -> bytes:
+    compressor = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+    return compressor.compress(data) + compressor.flush()
+
+
+ENCODED = {
+    "gzip": gzip.compress(BODY),
+    "x-gzip": gzip.compress(BODY),
+    "deflate": zlib.compress(BODY),
+    "gzip, gzip": gzip.compress(gzip.compress(BODY)),
+    "deflate, gzip": gzip.compress(zlib.compress(BODY)),
+    "identity": BODY,
+    "": BODY,
+}
+
+
+@pytest.mark.parametrize("encoding", list(ENCODED))
+@pytest.mark.parametrize("size", [4096, 1 << 20])
+def test_decoded_in_pieces_no_larger_than_the_limit(encoding: str, size: int) -> None:
+    pieces = _decode(encoding, _chunks(ENCODED[encoding], size))
+    assert b"".join(pieces) == BODY
+    largest = size if encoding in ("", "identity") else LIMIT  # identity: chunks as they are
+    assert max(map(len, pieces)) <= largest
+
+
+def test_byte_by_byte_gives_the_same_bytes() -> None:
+    body = BODY[:20_000]
+    for encoding, data in [("gzip", gzip.compress(body)), ("deflate", _raw_deflate(body))]:
+        assert b"".join(_decode(encoding, _chunks(data, 1))) == body
+
+
+def test_raw_deflate_is_read_too() -> None:
+    assert b"".join(_decode("deflate", [_raw_deflate(BODY)])) == BODY
+
+
+def test_every_gzip_member_is_read() -> None:
+    # Two members (RFC 1952 allows it): httpx's decoder stopped after the first.
+    first, second = BODY[: len(BODY) // 3], BODY[len(BODY) // 3 :]
+    data = gzip.compress(first) + gzip.compress(second)
+    for size in (7, 4096, len(data)):
+        assert b"".join(_decode("gzip", _chunks(data, size))) == BODY
+
+
+def test_a_bomb_is_handed_out_in_bounded_pieces() -> None:
+    bomb = gzip.compress(gzip.compress(b"\n" * (64 << 20)))  # 64 MiB in a few KB, twice
+    assert len(bomb) < 10_000
+    decoder = ContentDecoder("gzip, gzip", max_piece=LIMIT)
+    total = 0
+    for piece in decoder.feed(bomb):
+        assert len(piece) <= LIMIT
+        total += len(piece)
+    assert total == 64 << 20
+
+
+@pytest.mark.parametrize(
+    ("encoding", "data"),
+    [
+        ("gzip", b"plain text, not gzip"),
+        ("gzip", gzip.compress(BODY)[:-100]),  # truncated
+        ("gzip", gzip.compress(BODY)[:5000] + b"\x00" * 100 + gzip.compress(BODY)[5100:]),
+        ("gzip", gzip.compress(BODY) + b"trailing garbage"),
+        ("deflate", b"\x78\x9c not deflate"),
+        ("deflate", zlib.compress(BODY) + b"more"),
+        ("gzip, gzip", gzip.compress(BODY)),  # only one layer
+        ("compress", BODY),
+        ("gzip, gzip, gzip, gzip, gzip", BODY),
+    ],
+)
+def test_malformed_or_unsupported_is_a_format_error(encoding: str, data: bytes) -> None:
+    with pytest.raises(dta.ResponseFormatError) as info:
+        _decode(encoding, _chunks(data, 4096))
+    assert info.value.__cause__ is None
+
+
+async def test_decoded_body_reads_the_raw_stream() -> None:
+    data = gzip.compress(BODY[: len(BODY) // 2]) + gzip.compress(BODY[len(BODY) // 2 :])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            200, headers={"Content-Encoding": "gzip"}, stream=httpx.ByteStream(data)
+        )
+
+    limits = dta.BodyLimits(max_inflate_bytes=LIMIT)
+    transport = httpx.MockTransport(handler)
+    async with (
+        httpx.AsyncClient(transport=transport) as client,
+        client.stream("GET", "http://test/") as response,
+    ):
+        pieces = [piece async for piece in decoded_body(response, limits)]
+    assert b"".join(pieces) == BODY
+    assert max(map(len, pieces)) <= LIMIT
+
+
+async def test_decoded_body_refuses_gzip_that_is_plain_text() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            200, headers={"Content-Encoding": "gzip"}, stream=httpx.ByteStream(b"oops")
+        )
+
+    transport = httpx.MockTransport(handler)
+    async with (
+        httpx.AsyncClient(transport=transport) as client,
+        client.stream("GET", "http://test/") as response,
+    ):
+        with pytest.raises(dta.ResponseFormatError, match="gzip"):
+            _ = [piece async for piece in decoded_body(response)]
