@@ -78,11 +78,7 @@ class BaseSession:
             limits=limits,
             http_client=http_client,
         )
-        if retry is not None and not isinstance(retry, RetryPolicy):
-            raise ValidationError(
-                f"retry must be a dialogtech_async.RetryPolicy, not {type(retry).__name__}",
-                parameter="retry",
-            )
+        _check_retry(retry)
         self._auth = auth
         self._base_url = httpx.URL(base_url)
         self._secrets = auth.secrets() | (more_secrets or set())
@@ -139,8 +135,10 @@ class BaseSession:
             retry: its retry policy (instead of ``max_retries``).
         """
         self._require_open()
-        if max_retries is not None and (isinstance(max_retries, bool) or max_retries < 0):
-            raise ValidationError("max_retries must be >= 0", parameter="max_retries")
+        check.timeout_value(timeout)
+        if max_retries is not None:
+            check.count(max_retries, "max_retries", minimum=0)
+        _check_retry(retry)
         derived = copy.copy(self)
         derived._parent = self
         derived._owns_client = False
@@ -403,6 +401,14 @@ class BaseSession:
             message or response.reason_phrase,
             url=redact_url(response.request.url),
             retry_after=retry_after(response),
+        )
+
+
+def _check_retry(retry: object) -> None:
+    if retry is not None and not isinstance(retry, RetryPolicy):
+        raise ValidationError(
+            f"retry must be a dialogtech_async.RetryPolicy, not {type(retry).__name__}",
+            parameter="retry",
         )
 
 

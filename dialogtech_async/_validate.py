@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import zoneinfo
 
@@ -246,6 +247,16 @@ def positive_number(value: object, parameter: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
         raise ValidationError(
             f"{parameter} must be a number of seconds above 0, got {value!r}",
+            parameter=parameter,
+        )
+    return float(value)
+
+
+def seconds(value: object, parameter: str) -> float:
+    """A wait in seconds: a finite number, zero or more (not a bool or a string)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
+        raise ValidationError(
+            f"{parameter} must be a finite number of seconds, 0 or more, got {value!r}",
             parameter=parameter,
         )
     return float(value)
