@@ -196,11 +196,14 @@ class Stream(Generic[I]):
             try:
                 if self.state is not State.CLOSED:
                     return await step()
-            except BaseException:
+            except BaseException as exc:
                 await self._release()
                 if self.state is not State.CLOSED:
                     self.state = State.CLOSED
                     self._session._untrack(self)
+                    if isinstance(exc, DialogTechError):
+                        # Raised again to a reader who ignored it: never a quiet, empty end.
+                        self._closed_error = exc
                 elif self._closed_error is not None:
                     raise self._closed_error from None
                 raise

@@ -1,0 +1,47 @@
+"""A careless user's ways through a report's lifetime: an error caught and ignored,
+a close from another task, a small pool shared by a bulk pull."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+import anyio
+import httpx
+import pytest
+
+import dialogtech_async as dta
+from dialogtech_async.testing import (
+    SANDBOX_ACCESS_KEY,
+    SANDBOX_SECRET_ACCESS_KEY,
+    RunningSandbox,
+    serve_in_thread,
+)
+
+START, END = dt.date(2024, 1, 1), dt.date(2024, 1, 28)
+WEEK = dt.timedelta(days=7)
+ROWS = 60
+FAST = dta.RetryPolicy(max_retries=2, backoff_base=0.001, max_backoff=0.01)
+
+
+@pytest.fixture
+def sandbox() -> Iterator[RunningSandbox]:
+    with serve_in_thread(rows=ROWS, chunk_rows=10) as running:
+        yield running
+
+
+def session(sandbox: RunningSandbox, secret: str = SANDBOX_SECRET_ACCESS_KEY) -> dta.Session:
+    return dta.Session(SANDBOX_ACCESS_KEY, secret, base_url=sandbox.base_url, retry=FAST)
+
+
+async def test_a_report_whose_open_failed_never_reads_as_empty(sandbox: RunningSandbox) -> None:
+    """The error caught (and logged, say) at open() comes back when the report is read,
+    not an empty report that looks like a day without calls."""
+    async with session(sandbox, "wrong-" + SANDBOX_SECRET_ACCESS_KEY) as s:
+        report = s.click_to_report(START, END)
+        with pytest.raises(dta.AuthenticationError):
+            await report.open()
+        with pytest.raises(dta.AuthenticationError):
+            await report.collect()
+        with pytest.raises(dta.AuthenticationError):
+            await report.open()
