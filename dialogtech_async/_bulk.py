@@ -74,11 +74,12 @@ class BulkReport(PullLifetime[T]):
 
     Args:
         windows: (start, end, stream) of each window, in date order.
-        concurrency: how many windows are open at once.
+        concurrency: how many windows are open at once (at most ``connections``).
         on_error: "raise" (default): a failed window's error is raised when the caller
             reaches it, after every record before it. "skip": the pull goes on, and
             ``failed`` lists (start, end, error) for each window skipped (records it had
             delivered before failing stay delivered).
+        connections: the session's pool size, when known.
     """
 
     def __init__(
@@ -87,6 +88,7 @@ class BulkReport(PullLifetime[T]):
         *,
         concurrency: int,
         on_error: OnError = "raise",
+        connections: int | None = None,
     ) -> None:
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
             raise ValidationError(
@@ -96,7 +98,9 @@ class BulkReport(PullLifetime[T]):
         check_on_error(on_error)
         super().__init__()
         self._windows = [_Window(start, end, stream) for start, end, stream in windows]
-        self._concurrency = concurrency
+        # An open window holds its connection until the caller has read the windows
+        # before it: a group larger than the pool would wait for itself.
+        self._concurrency = concurrency if connections is None else min(concurrency, connections)
         self._on_error = on_error
         #: Records handed to the caller so far.
         self.records_yielded = 0
@@ -223,10 +227,12 @@ def windowed(
     ranges: list[tuple[Any, Any]],
     concurrency: int,
     on_error: OnError = "raise",
+    connections: int | None = None,
 ) -> BulkReport[T]:
     """A BulkReport of ``make_stream(start, end)`` for each range."""
     return BulkReport(
         [(start, end, make_stream(start, end)) for start, end in ranges],
         concurrency=concurrency,
         on_error=on_error,
+        connections=connections,
     )

@@ -181,6 +181,11 @@ class BaseSession:
         return self._closed or (self._parent is not None and self._parent.closed)
 
     @property
+    def _connections(self) -> int | None:
+        """The own pool's size (None: unbounded, or a caller's ``http_client=``)."""
+        return self._slots.max_connections if self._slots is not None else None
+
+    @property
     def retry_policy(self) -> RetryPolicy:
         """How idempotent requests are retried."""
         return self._retry

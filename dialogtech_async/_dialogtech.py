@@ -323,7 +323,8 @@ class Session(BaseSession):
             window: split the range into windows of this many whole days (a
                 ``timedelta``), or ``"month"`` for calendar months, fetched
                 ``concurrency`` at a time and yielded in date order (a ``BulkReport``).
-            concurrency: how many windows are read at once.
+            concurrency: how many windows are read at once (at most the pool's
+                ``max_connections``: an open window holds a connection).
             max_windows: refuse a range needing more windows (requests) than this
                 (default 1,000).
             on_error: for a window that fails, "raise" (default) or "skip": the pull
@@ -356,7 +357,7 @@ class Session(BaseSession):
 
         if window is None:
             return Report(one(start, end))
-        return windowed(one, split_windows(start, end, window, max_windows), concurrency, on_error)
+        return windowed(one, split_windows(start, end, window, max_windows), concurrency, on_error, self._connections)
 
     @overload
     def leadflow_history(
@@ -419,7 +420,8 @@ class Session(BaseSession):
                 ``"month"`` for calendar months (US Eastern, or the zone of an aware
                 ``start_date``), fetched ``concurrency`` at a time and yielded in order
                 (a ``BulkReport``); not with ``sid``.
-            concurrency: how many windows are read at once.
+            concurrency: how many windows are read at once (at most the pool's
+                ``max_connections``: an open window holds a connection).
             max_windows: refuse a range needing more windows (requests) than this
                 (default 1,000).
             on_error: for a window that fails, "raise" (default) or "skip": the pull
@@ -468,7 +470,7 @@ class Session(BaseSession):
             return Report(one(*ranges[0]) if ranges else one(None, None))
         if not ranges:
             raise ValidationError("window needs start_date and end_date", parameter="window")
-        return windowed(one, split_windows(*ranges[0], window, max_windows), concurrency, on_error)
+        return windowed(one, split_windows(*ranges[0], window, max_windows), concurrency, on_error, self._connections)
 
 
 def _csv_parser(charset: str | None) -> CSVParser:

@@ -21,7 +21,8 @@ class PoolSlots:
     """``max_connections`` slots; one is held from a send until its response is closed."""
 
     def __init__(self, max_connections: int, pool_timeout: float | None) -> None:
-        self._max = max_connections
+        #: How many connections the pool holds.
+        self.max_connections = max_connections
         self._pool_timeout = pool_timeout
         self._semaphore: anyio.Semaphore | None = None  # made in the event loop, on first use
 
@@ -32,7 +33,7 @@ class PoolSlots:
             httpx.PoolTimeout: no slot came in time, as httpx's own pool would raise.
         """
         if self._semaphore is None:
-            self._semaphore = anyio.Semaphore(self._max)
+            self._semaphore = anyio.Semaphore(self.max_connections)
         semaphore = self._semaphore
         with anyio.move_on_after(self._pool_timeout if self._pool_timeout is not None else None):
             await semaphore.acquire()

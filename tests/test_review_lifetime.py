@@ -45,3 +45,27 @@ async def test_a_report_whose_open_failed_never_reads_as_empty(sandbox: RunningS
             await report.collect()
         with pytest.raises(dta.AuthenticationError):
             await report.open()
+
+
+@pytest.mark.parametrize("connections", [1, 2])
+async def test_bulk_concurrency_above_the_pool_size_completes(
+    sandbox: RunningSandbox, connections: int
+) -> None:
+    """A window holds its connection until the caller has read the windows before it:
+    a group larger than the pool waited for a connection that could not come free
+    (PoolTimeout, retried, then raised)."""
+    limits = httpx.Limits(max_connections=connections)
+    timeout = httpx.Timeout(5.0, pool=0.5)
+    async with dta.Session(
+        SANDBOX_ACCESS_KEY,
+        SANDBOX_SECRET_ACCESS_KEY,
+        base_url=sandbox.base_url,
+        retry=FAST,
+        limits=limits,
+        timeout=timeout,
+    ) as s:
+        bulk = s.click_to_report(START, END, window=WEEK, concurrency=4, on_error="skip")
+        records = [record async for record in bulk]
+    assert bulk.failed == []
+    assert len(records) == 4 * ROWS
+    assert sandbox.app.requests["report.clickto"] == 4
