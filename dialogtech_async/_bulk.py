@@ -10,6 +10,7 @@ from typing import Any, Literal, TypeVar
 import anyio
 import attrs
 
+from . import _validate as check
 from ._exceptions import DialogTechError, StreamInterruptedError, ValidationError
 from ._lifetime import PullLifetime
 from ._stream import State, Stream
@@ -90,11 +91,7 @@ class BulkReport(PullLifetime[T]):
         on_error: OnError = "raise",
         connections: int | None = None,
     ) -> None:
-        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-            raise ValidationError(
-                f"concurrency must be a whole number of at least 1, not {concurrency!r}",
-                parameter="concurrency",
-            )
+        check.count(concurrency, "concurrency", minimum=1)
         check_on_error(on_error)
         super().__init__()
         self._windows = [_Window(start, end, stream) for start, end, stream in windows]
@@ -212,6 +209,14 @@ def _naming_window(error: Exception, window: _Window) -> Exception:
 
 def _day(value: Any) -> str:
     return value.isoformat() if isinstance(value, dt.date) else str(value)
+
+
+def check_bulk_options(concurrency: object, max_windows: object, on_error: object) -> None:
+    """The options of a bulk pull, checked even without a window (where they go unused,
+    and a mistake in them would pass unseen)."""
+    check.count(concurrency, "concurrency", minimum=1)
+    check.count(max_windows, "max_windows", minimum=1)
+    check_on_error(on_error)
 
 
 def check_on_error(on_error: object) -> None:

@@ -9,7 +9,7 @@ import httpx
 
 from . import _validate as check
 from ._auth import DialogTechHeaderAuth, LegacyKeyAuth, from_env
-from ._bulk import BulkReport, OnError, check_on_error, windowed
+from ._bulk import BulkReport, OnError, check_bulk_options, windowed
 from ._client import BaseSession
 from ._config import (
     CALL_READ_TIMEOUT,
@@ -332,7 +332,7 @@ class Session(BaseSession):
         """
         start, end = check.date_range(start_date, end_date)
         check.choice(format, ("csv", "xml"), "format")
-        check_on_error(on_error)
+        check_bulk_options(concurrency, max_windows, on_error)
         params = {"action": "report.clickto", "format": format}
         if click_id is not None:
             params["click_id"] = check.digits_id(click_id, "click_id")
@@ -427,7 +427,7 @@ class Session(BaseSession):
             on_error: for a window that fails, "raise" (default) or "skip": the pull
                 goes on and ``.failed`` lists (start, end, error) of each one skipped.
         """
-        check_on_error(on_error)
+        check_bulk_options(concurrency, max_windows, on_error)
         params: dict[str, str] = {}
         ranges: list[tuple[dt.datetime, dt.datetime]] = []
         if sid is not None:

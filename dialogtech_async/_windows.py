@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal, TypeVar
 
+from . import _validate as check
 from ._bulk import split_range
 from ._exceptions import ValidationError
 
@@ -36,11 +37,7 @@ def split(start: D, end: D, window: object, max_windows: int) -> list[tuple[D, D
         ValidationError: ``window`` is not a positive timedelta (whole days for dates)
             or "month", or the range needs more than ``max_windows`` windows.
     """
-    if isinstance(max_windows, bool) or not isinstance(max_windows, int) or max_windows < 1:
-        raise ValidationError(
-            f"max_windows must be a whole number of at least 1, got {max_windows!r}",
-            parameter="max_windows",
-        )
+    check.count(max_windows, "max_windows", minimum=1)
     dates = not isinstance(start, dt.datetime)
     if window == "month":
         windows = _months(start, end)
