@@ -38,10 +38,13 @@ def split_range(start: D, end: D, window: dt.timedelta, step: dt.timedelta) -> l
         assert isinstance(start, dt.datetime)
         assert isinstance(end, dt.datetime)
         start, end = start.astimezone(dt.timezone.utc), end.astimezone(dt.timezone.utc)
-    windows = []
+    windows: list[tuple[D, D]] = []
     while start <= end:
-        last = min(start + window - step, end)
+        # Compared as spans, not added up: the range may end at the last day Python knows.
+        last = end if end - start <= window - step else start + window - step
         windows.append((start, last))
+        if last == end:
+            break
         start = last + step
     if zone is None:
         return windows

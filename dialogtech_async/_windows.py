@@ -89,7 +89,10 @@ def _bound(windows: int, max_windows: int) -> None:
         )
 
 
-def _next_month(day: dt.date) -> dt.date:
+def _next_month(day: dt.date) -> dt.date | None:
+    """The 1st of the month after ``day``'s; None after December of the last year."""
+    if (day.year, day.month) == (dt.MAXYEAR, 12):
+        return None
     return dt.date(day.year + day.month // 12, day.month % 12 + 1, 1)
 
 
@@ -102,6 +105,9 @@ def _months(start: D, end: D) -> list[tuple[D, D]]:
     first = start
     while first <= end:
         after = _next_month(first)
+        if after is None:
+            day_windows.append((first, end))
+            break
         day_windows.append((first, min(after - _DAY, end)))
         first = after
     return day_windows
@@ -113,7 +119,11 @@ def _datetime_months(start: dt.datetime, end: dt.datetime) -> list[tuple[dt.date
     while first <= end:
         # Midnight on the 1st on the wall clock of the range's zone: a month is the
         # account's month, whatever daylight-saving time does in between.
-        after = dt.datetime.combine(_next_month(first.date()), dt.time(), start.tzinfo)
+        month = _next_month(first.date())
+        if month is None:
+            windows.append((first, end))
+            break
+        after = dt.datetime.combine(month, dt.time(), start.tzinfo)
         windows.append((first, min(after - _MICROSECOND, end)))
         first = after
     return windows
