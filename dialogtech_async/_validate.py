@@ -11,10 +11,11 @@ import httpx
 
 from ._exceptions import ValidationError
 
-# A phone number as people write it: digits, with spaces, dots, dashes, slashes or
-# parentheses between them, and at most a leading "+" ("(312) 555-0100", "+44 20 7946 0958").
+# A phone number as people write it, on one line: digits, with spaces, dots, dashes,
+# slashes or parentheses between them, and at most a leading "+" ("(312) 555-0100",
+# "+44 20 7946 0958"). A line break or a tab inside is two numbers pasted together.
 # Nothing else: a leading "-" or a letter is not formatting, and is never dropped.
-_WRITTEN_PHONE = re.compile(r"\+?\(?[0-9][0-9\s().\-/]*")
+_WRITTEN_PHONE = re.compile(r"\+?\(?[0-9][0-9 ().\-/]*")
 _PHONE_PUNCTUATION = re.compile(r"[\s().\-/+]")
 # E.164: "+", a country code not starting with 0, at most 15 digits in all (ITU-T E.164).
 _E164 = re.compile(r"\+[1-9][0-9]{1,14}")

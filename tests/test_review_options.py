@@ -3,6 +3,7 @@ and ``RetryPolicy``. Each is a ValidationError naming it, before anything is sen
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Iterator
 from typing import Any
@@ -11,6 +12,7 @@ import pytest
 import respx
 
 import dialogtech_async as dta
+from dialogtech_async import _windows
 
 AK, SK = "ak-public-1234", "sk-secret-5678"
 
@@ -71,3 +73,66 @@ def test_retry_policy_refuses_odd_values(parameter: str, value: Any) -> None:
 
 def test_retry_policy_takes_zero_waits() -> None:
     assert dta.RetryPolicy(max_retries=0, backoff_base=0, max_backoff=0).delay(3) == 0.0
+
+
+D1, D2 = dt.date(2024, 1, 1), dt.date(2024, 1, 31)
+
+
+@pytest.mark.parametrize(
+    ("options", "parameter"),
+    [
+        ({"concurrency": 0}, "concurrency"),
+        ({"concurrency": True}, "concurrency"),
+        ({"max_windows": -1}, "max_windows"),
+        ({"max_windows": 10.0}, "max_windows"),
+    ],
+)
+@pytest.mark.parametrize("endpoint", ["click_to_report", "leadflow_history"])
+async def test_bulk_options_are_checked_without_a_window(
+    mock: respx.MockRouter, endpoint: str, options: dict[str, Any], parameter: str
+) -> None:
+    """A bad bulk option is a mistake even when no window is given (it is then unused,
+    and the caller believes it is in force)."""
+    async with dta.Session(AK, SK) as s:
+        with pytest.raises(dta.ValidationError) as caught:
+            await getattr(s, endpoint)(start_date=D1, end_date=D2, **options).collect()
+    assert caught.value.parameter == parameter
+    assert not mock.calls
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "window", "count"),
+    [
+        (dt.date(9999, 11, 15), dt.date.max, "month", 2),
+        (dt.date(9999, 12, 1), dt.date.max, dt.timedelta(days=7), 5),
+        (dt.date(2024, 1, 1), dt.date(2024, 1, 2), dt.timedelta(days=999_999_999), 1),
+        (dt.date.min, dt.date(1, 1, 31), "month", 1),
+    ],
+)
+async def test_windows_reach_the_calendars_ends(
+    mock: respx.MockRouter, start: dt.date, end: dt.date, window: Any, count: int
+) -> None:
+    """The last day Python can write ends a range like any other (a month window past
+    December 9999 raised a raw ValueError, a week window an OverflowError)."""
+    async with dta.Session(AK, SK) as s:
+        bulk = s.click_to_report(start, end, window=window)
+        assert len(bulk._windows) == count
+        assert bulk._windows[-1].end == end
+    assert not mock.calls
+
+
+def test_datetime_month_windows_reach_the_last_year() -> None:
+    zone = dt.timezone.utc
+    start = dt.datetime(9999, 11, 2, tzinfo=zone)
+    end = dt.datetime(9999, 12, 31, 23, tzinfo=zone)
+    assert _windows.split(start, end, "month", 10)[-1] == (dt.datetime(9999, 12, 1, tzinfo=zone), end)
+
+
+@pytest.mark.parametrize("number", ["312555\n0100", "3125550100\t1", "312\r5550100"])
+async def test_a_phone_number_spans_one_line(mock: respx.MockRouter, number: str) -> None:
+    """Spaces between digits are formatting; a line break is two numbers pasted together."""
+    async with dta.Session(AK, SK) as s:
+        with pytest.raises(dta.ValidationError) as caught:
+            await s.click_to_call(id="3125550100", phone_to_call=number)
+    assert caught.value.parameter == "phone_to_call"
+    assert not mock.calls
