@@ -291,15 +291,22 @@ def http_url(value: object, parameter: str = "base_url") -> str:
         url = httpx.URL(value)
     except httpx.InvalidURL as exc:
         raise ValidationError(f"{parameter} is not a URL: {exc}", parameter=parameter) from None
-    if url.scheme not in ("http", "https") or not url.host:
+    # A user, a password or a query may be a secret: refused, and not shown.
+    if url.userinfo:
         raise ValidationError(
-            f"{parameter} must start with http:// or https:// and name a host,"
-            f" like 'https://secure.dialogtech.com'; got {value!r}",
+            f"{parameter} must not hold a user or password (the session's credentials"
+            " authenticate it); the value is not shown",
             parameter=parameter,
         )
     if url.query or url.fragment:
         raise ValidationError(
-            f"{parameter} must not have a query or a fragment, got {value!r}",
+            f"{parameter} must not have a query or a fragment; the value is not shown",
+            parameter=parameter,
+        )
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ValidationError(
+            f"{parameter} must start with http:// or https:// and name a host,"
+            f" like 'https://secure.dialogtech.com'; got {value!r}",
             parameter=parameter,
         )
     return value

@@ -136,3 +136,28 @@ async def test_a_phone_number_spans_one_line(mock: respx.MockRouter, number: str
             await s.click_to_call(id="3125550100", phone_to_call=number)
     assert caught.value.parameter == "phone_to_call"
     assert not mock.calls
+
+
+@pytest.mark.parametrize(
+    ("parameter", "url"),
+    [
+        ("base_url", "https://user:pw-SECRET@example.com"),
+        ("base_url", "https://example.com/dt?api_key=pw-SECRET"),
+        ("newest_base_url", "https://pw-SECRET@example.com"),
+    ],
+)
+def test_a_base_url_holding_a_secret_is_refused_unshown(parameter: str, url: str) -> None:
+    """A password in a base URL would be shown by the session's repr, our errors and
+    httpx's request log; the session authenticates by its own credentials only."""
+    with pytest.raises(dta.ValidationError) as caught:
+        dta.Session(AK, SK, **{parameter: url})
+    assert caught.value.parameter == parameter
+    assert "pw-SECRET" not in str(caught.value)
+    assert "pw-SECRET" not in repr(caught.value)
+
+
+def test_an_infinity_base_url_with_a_user_is_refused() -> None:
+    with pytest.raises(dta.ValidationError) as caught:
+        dta.InfinitySession(api_key="k1", base_url="https://me:pw-SECRET@example.com")
+    assert caught.value.parameter == "base_url"
+    assert "pw-SECRET" not in str(caught.value)
