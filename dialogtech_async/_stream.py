@@ -222,10 +222,10 @@ class Stream(Generic[I]):
                 return batch
             if self.state is State.DONE:
                 return None
-            if self._chunks is None:  # a full page was read: ask for the next
-                await self._open_page()
-                continue
             try:
+                if self._chunks is None:  # a full page was read: ask for the next
+                    await self._open_page()
+                    continue
                 batch = await self._read_batch()
             except TransportError as exc:
                 if self.items_read == 0 or isinstance(exc, StreamInterruptedError):
