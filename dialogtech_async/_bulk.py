@@ -106,6 +106,7 @@ class BulkReport(PullLifetime[T]):
         self.records_yielded = 0
         #: Windows skipped (``on_error="skip"``): (start, end, error), in date order.
         self.failed: list[tuple[Any, Any, Exception]] = []
+        self._interrupted: StreamInterruptedError | None = None  # by aclose() under a reader
 
     def __repr__(self) -> str:
         return f"<BulkReport {len(self._windows)} windows: {self.records_yielded} records>"
@@ -131,8 +132,12 @@ class BulkReport(PullLifetime[T]):
         return self
 
     async def aclose(self) -> None:
-        """Close every window's response."""
-        await self._close_handed_out()
+        """Close every window's response; a reader in another task gets a
+        ``StreamInterruptedError``, not a quiet, early end."""
+        if await self._close_handed_out() and self._interrupted is None:
+            self._interrupted = self._closed_under_reader(self.records_yielded)
+            for window in self._windows:  # read ahead, never to be handed out
+                window.buffer.clear()
         await self._close_windows()
 
     async def _close_windows(self) -> None:
@@ -148,6 +153,8 @@ class BulkReport(PullLifetime[T]):
                     while window.buffer:
                         self.records_yielded += 1
                         yield window.buffer.popleft()
+                    if self._interrupted is not None:
+                        raise self._interrupted
                     if window.error is not None:
                         if self._on_error == "raise":
                             raise self._as_seen_by_caller(window.error)

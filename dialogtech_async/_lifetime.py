@@ -8,6 +8,10 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
+import anyio
+
+from ._exceptions import StreamInterruptedError
+
 T = TypeVar("T")
 P = TypeVar("P", bound="PullLifetime[Any]")
 
@@ -25,6 +29,7 @@ class PullLifetime(ABC, Generic[T]):
         self._started = False
         self._handed_out: weakref.ref[AsyncGenerator[Any, None]] | None = None
         self._held: AsyncGenerator[Any, None] | None = None
+        self._reader: int | None = None  # the task iterating, from its first step
 
     @abstractmethod
     async def open(self: P) -> P:
@@ -66,6 +71,7 @@ class PullLifetime(ABC, Generic[T]):
         if self._started:
             raise RuntimeError(f"a {type(self).__name__} can be iterated only once")
         self._started = True
+        self._reader = anyio.get_current_task().id
 
     def _hand_out(self, generator: AsyncGenerator[Any, None]) -> AsyncGenerator[Any, None]:
         # Inside `async with`, held until __aexit__ closes it (trio warns about async
@@ -78,10 +84,25 @@ class PullLifetime(ABC, Generic[T]):
         self._handed_out = weakref.ref(generator)
         return generator
 
-    async def _close_handed_out(self) -> None:
-        """Close the generator handed out, unless it is running (in another task, which
-        then meets the closed stream and raises)."""
+    async def _close_handed_out(self) -> bool:
+        """Close the generator handed out, unless another task is reading it: inside a
+        step, or between two (busy with the record it was given). Returns whether one
+        is, to meet the closed pull and raise at its next step, not end quietly."""
         generator = self._handed_out() if self._handed_out is not None else None
         self._held = None
-        if generator is not None and not getattr(generator, "ag_running", False):
-            await generator.aclose()
+        if generator is None or getattr(generator, "ag_frame", None) is None:
+            return False  # none, or finished
+        if getattr(generator, "ag_running", False):
+            return True
+        if self._reader is not None and self._reader != anyio.get_current_task().id:
+            return True
+        await generator.aclose()
+        return False
+
+    @staticmethod
+    def _closed_under_reader(records: int) -> StreamInterruptedError:
+        """What a reader in another task gets when the pull is closed under it."""
+        return StreamInterruptedError(
+            f"the report was closed by aclose() after {records} records",
+            records_delivered=records,
+        )

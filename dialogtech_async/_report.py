@@ -102,8 +102,13 @@ class Report(PullLifetime[T]):
         ``StreamInterruptedError``, not a quiet, early end.
         """
         self._iterator = None
-        await self._close_handed_out()
-        await self._stream.aclose()
+        error = None
+        if await self._close_handed_out():
+            # Read ahead, never handed out: the reader's next step meets the close.
+            self._dropped += len(self._batch)
+            self._batch.clear()
+            error = self._closed_under_reader(self.records_yielded)
+        await self._stream.aclose(error)
 
     async def _iterate(self, *, typed: bool = True) -> AsyncGenerator[Any, None]:
         if not typed:  # refused once the report is open, which it then stays

@@ -69,3 +69,53 @@ async def test_bulk_concurrency_above_the_pool_size_completes(
     assert bulk.failed == []
     assert len(records) == 4 * ROWS
     assert sandbox.app.requests["report.clickto"] == 4
+
+
+async def _close_from_another_task(
+    pull: dta.Report[dta.ClickToRecord] | dta.BulkReport[dta.ClickToRecord],
+) -> tuple[list[dta.ClickToRecord], BaseException | None]:
+    """Read ``pull`` slowly (the caller busy between records, not inside the pull)
+    while another task closes it."""
+    got: list[dta.ClickToRecord] = []
+    caught: list[BaseException] = []
+
+    async def reader() -> None:
+        try:
+            async for record in pull:
+                got.append(record)
+                await anyio.sleep(0.01)
+        except dta.DialogTechError as exc:
+            caught.append(exc)
+
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(reader)
+        while len(got) < 3:
+            await anyio.sleep(0.005)
+        await pull.aclose()
+    return got, caught[0] if caught else None
+
+
+@pytest.mark.anyio
+async def test_a_report_closed_from_another_task_never_ends_quietly(
+    sandbox: RunningSandbox,
+) -> None:
+    async with session(sandbox) as s:
+        report = s.click_to_report(START, END)
+        got, error = await _close_from_another_task(report)
+    assert isinstance(error, dta.StreamInterruptedError)
+    assert error.records_delivered == len(got) == report.records_yielded
+    assert len(got) < ROWS
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("on_error", ["raise", "skip"])
+async def test_a_bulk_pull_closed_from_another_task_never_ends_quietly(
+    sandbox: RunningSandbox, on_error: str
+) -> None:
+    async with session(sandbox) as s:
+        bulk = s.click_to_report(START, END, window=WEEK, concurrency=2, on_error=on_error)  # type: ignore[call-overload]
+        got, error = await _close_from_another_task(bulk)
+    assert isinstance(error, dta.StreamInterruptedError)
+    assert error.records_delivered == len(got) == bulk.records_yielded
+    assert len(got) < 4 * ROWS
+    assert bulk.failed == []
