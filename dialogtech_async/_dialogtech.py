@@ -357,7 +357,13 @@ class Session(BaseSession):
 
         if window is None:
             return Report(one(start, end))
-        return windowed(one, split_windows(start, end, window, max_windows), concurrency, on_error, self._connections)
+        return windowed(
+            one,
+            split_windows(start, end, window, max_windows),
+            concurrency,
+            on_error,
+            self._connections,
+        )
 
     @overload
     def leadflow_history(
@@ -470,7 +476,13 @@ class Session(BaseSession):
             return Report(one(*ranges[0]) if ranges else one(None, None))
         if not ranges:
             raise ValidationError("window needs start_date and end_date", parameter="window")
-        return windowed(one, split_windows(*ranges[0], window, max_windows), concurrency, on_error, self._connections)
+        return windowed(
+            one,
+            split_windows(*ranges[0], window, max_windows),
+            concurrency,
+            on_error,
+            self._connections,
+        )
 
 
 def _csv_parser(charset: str | None) -> CSVParser:

@@ -78,19 +78,21 @@ async def _close_from_another_task(
     while another task closes it."""
     got: list[dta.ClickToRecord] = []
     caught: list[BaseException] = []
+    three = anyio.Event()
 
     async def reader() -> None:
         try:
             async for record in pull:
                 got.append(record)
+                if len(got) == 3:
+                    three.set()
                 await anyio.sleep(0.01)
         except dta.DialogTechError as exc:
             caught.append(exc)
 
     async with anyio.create_task_group() as tasks:
         tasks.start_soon(reader)
-        while len(got) < 3:
-            await anyio.sleep(0.005)
+        await three.wait()
         await pull.aclose()
     return got, caught[0] if caught else None
 

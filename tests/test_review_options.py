@@ -125,7 +125,10 @@ def test_datetime_month_windows_reach_the_last_year() -> None:
     zone = dt.timezone.utc
     start = dt.datetime(9999, 11, 2, tzinfo=zone)
     end = dt.datetime(9999, 12, 31, 23, tzinfo=zone)
-    assert _windows.split(start, end, "month", 10)[-1] == (dt.datetime(9999, 12, 1, tzinfo=zone), end)
+    assert _windows.split(start, end, "month", 10)[-1] == (
+        dt.datetime(9999, 12, 1, tzinfo=zone),
+        end,
+    )
 
 
 @pytest.mark.parametrize("number", ["312555\n0100", "3125550100\t1", "312\r5550100"])

@@ -25,6 +25,11 @@ def handler(failures: list[str], offsets: list[int]) -> httpx.MockTransport:
     return httpx.MockTransport(answer)
 
 
+async def drain(report: dta.Report[dta.PbxUserStatus], got: list[dta.PbxUserStatus]) -> None:
+    async for status in report:
+        got.append(status)
+
+
 async def test_a_later_page_that_fails_is_an_interruption(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_infinity, "INFINITY_PAGE_SIZE", 3)
     offsets: list[int] = []
@@ -35,8 +40,7 @@ async def test_a_later_page_that_fails_is_an_interruption(monkeypatch: pytest.Mo
     ):
         got: list[dta.PbxUserStatus] = []
         with pytest.raises(dta.StreamInterruptedError) as caught:
-            async for status in s.pbx_user_status(1):
-                got.append(status)
+            await drain(s.pbx_user_status(1), got)
     assert len(got) == 3
     assert caught.value.records_delivered == 3
     assert offsets == [0, 3, 3, 3]  # the next page had its own budget of 3 tries
