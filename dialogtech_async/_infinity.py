@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import zoneinfo
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import attrs
@@ -159,8 +159,10 @@ class InfinitySession(BaseSession):
             sort: sort types, e.g. ``["stateStartDatetime-desc"]``.
         """
         params = self._params(tz)
-        if isinstance(sort, str):
-            raise ValidationError("sort must be a list of sort types", parameter="sort")
+        if sort is not None and (isinstance(sort, (str, bytes)) or not isinstance(sort, Iterable)):
+            raise ValidationError(
+                f"sort must be a list of sort types, got {type(sort).__name__}", parameter="sort"
+            )
         for value in sort or ():
             match = _SORT.fullmatch(value) if isinstance(value, str) else None
             if match is None or match["field"] not in SORT_FIELDS:

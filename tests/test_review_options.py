@@ -164,3 +164,31 @@ def test_an_infinity_base_url_with_a_user_is_refused() -> None:
         dta.InfinitySession(api_key="k1", base_url="https://me:pw-SECRET@example.com")
     assert caught.value.parameter == "base_url"
     assert "pw-SECRET" not in str(caught.value)
+
+
+@pytest.mark.parametrize("sort", [5, 1.5, True, object()])
+async def test_a_sort_that_is_not_a_list_is_refused(mock: respx.MockRouter, sort: Any) -> None:
+    async with dta.InfinitySession(api_key="k1") as s:
+        with pytest.raises(dta.ValidationError) as caught:
+            await s.pbx_user_status(1, sort=sort).collect()
+    assert caught.value.parameter == "sort"
+    assert not mock.calls
+
+
+@pytest.mark.parametrize("call_ref", [" ", "\t", "   "])
+async def test_a_blank_call_ref_is_refused(mock: respx.MockRouter, call_ref: str) -> None:
+    """As the empty one is: the API answers 400 for a reference it cannot look up."""
+    async with dta.InfinitySession(api_key="k1") as s:
+        with pytest.raises(dta.ValidationError) as caught:
+            await s.active_call(1, call_ref=call_ref)
+    assert caught.value.parameter == "call_ref"
+    assert not mock.calls
+
+
+def test_a_basic_username_with_a_colon_is_refused() -> None:
+    """HTTP Basic joins user and password with ':' (RFC 7617): the server would read
+    'ops' as the user and 'eu:<password>' as the password, and answer 401."""
+    with pytest.raises(dta.ValidationError) as caught:
+        dta.InfinitySession("ops:eu", "pw-SECRET")
+    assert caught.value.parameter == "username"
+    assert "pw-SECRET" not in str(caught.value)
