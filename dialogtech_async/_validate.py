@@ -105,9 +105,9 @@ def encodable(value: str, parameter: str) -> str:
 
 
 def non_empty(value: object, parameter: str, *, max_length: int | None = None) -> str:
-    """A required, non-empty string (an ID the API looks up)."""
-    if not isinstance(value, str) or not value:
-        raise ValidationError(f"{parameter} must be a non-empty string", parameter=parameter)
+    """A required string with something in it (an ID the API looks up; blanks are not)."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError(f"{parameter} must be a non-blank string", parameter=parameter)
     return text(value, parameter, max_length=max_length) or value
 
 
