@@ -67,6 +67,9 @@ def _auth(username: str | None, password: str | None, api_key: str | None) -> Se
         variable = "INFINITY_API_KEY" if source == "env" else None
         return InfinityApiKeyAuth(check.credential(api_key, "api_key", variable=variable))
     if username is not None and password is not None:
+        if isinstance(username, str) and ":" in username:
+            # Basic joins the two with ":" (RFC 7617): the server would split elsewhere.
+            raise ValidationError("username must not contain ':'", parameter="username")
         return InfinityBasicAuth(
             check.credential(
                 username, "username", variable="INFINITY_USERNAME" if source == "env" else None
