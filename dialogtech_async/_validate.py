@@ -334,3 +334,9 @@ def session_options(
                 f" got {type(value).__name__}",
                 parameter=parameter,
             )
+    connections = limits.max_connections if isinstance(limits, httpx.Limits) else None
+    if connections is not None and connections < 1:
+        raise ValidationError(
+            f"limits.max_connections must be at least 1 (or None: no limit), got {connections}",
+            parameter="limits",
+        )

@@ -8,6 +8,7 @@ import math
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 import respx
 
@@ -192,3 +193,11 @@ def test_a_basic_username_with_a_colon_is_refused() -> None:
         dta.InfinitySession("ops:eu", "pw-SECRET")
     assert caught.value.parameter == "username"
     assert "pw-SECRET" not in str(caught.value)
+
+
+@pytest.mark.parametrize("connections", [0, -1])
+def test_a_pool_without_connections_is_refused(connections: int) -> None:
+    """No request could ever leave (PoolTimeout at the first; -1, a raw ValueError)."""
+    with pytest.raises(dta.ValidationError) as caught:
+        dta.Session(AK, SK, limits=httpx.Limits(max_connections=connections))
+    assert caught.value.parameter == "limits"
