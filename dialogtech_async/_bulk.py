@@ -13,7 +13,7 @@ import attrs
 from . import _validate as check
 from ._exceptions import DialogTechError, StreamInterruptedError, ValidationError
 from ._lifetime import PullLifetime
-from ._stream import State, Stream
+from ._stream import State, Stream, closed_under_reader
 
 T = TypeVar("T")
 D = TypeVar("D", dt.date, dt.datetime)
@@ -135,7 +135,7 @@ class BulkReport(PullLifetime[T]):
         """Close every window's response; a reader in another task gets a
         ``StreamInterruptedError``, not a quiet, early end."""
         if await self._close_handed_out() and self._interrupted is None:
-            self._interrupted = self._closed_under_reader(self.records_yielded)
+            self._interrupted = closed_under_reader(self.records_yielded)
             for window in self._windows:  # read ahead, never to be handed out
                 window.buffer.clear()
         await self._close_windows()

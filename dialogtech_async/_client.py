@@ -29,7 +29,6 @@ from ._exceptions import (
 )
 from ._reader import record_reader
 from ._redact import hide_secrets, redact_text, redact_url, register_secrets, unregister_secrets
-from ._report import Report
 from ._retry import RetryPolicy, retry_after
 from ._slots import PoolSlots, ReleasingStream
 from ._stream import BodyDecoderFactory, ItemsFromParser, Stream
@@ -241,29 +240,6 @@ class BaseSession:
             description=description,
             page_size=page_size,
         )
-
-    def _report(
-        self,
-        url: httpx.URL,
-        params: Params,
-        body_decoder: BodyDecoderFactory,
-        converter: RecordConverter[T],
-        *,
-        description: str,
-        auth: httpx.Auth | None = None,
-        page_size: int | None = None,
-    ) -> Report[T]:
-        """A Report over ``_stream(...)``."""
-        stream = self._stream(
-            url,
-            params,
-            body_decoder,
-            converter,
-            description=description,
-            auth=auth,
-            page_size=page_size,
-        )
-        return Report(stream)
 
     async def _send(
         self,

@@ -226,7 +226,7 @@ class InfinitySession(BaseSession):
             body_decoder: BodyDecoderFactory = PageGuard().decoder
         else:
             body_decoder = lambda _response, items: items(JSONParser())  # noqa: E731
-        return self._report(
+        stream = self._stream(
             self._url(f"/reports/v2/igrps/{igrp}/{endpoint}"),
             params,
             body_decoder,
@@ -234,6 +234,7 @@ class InfinitySession(BaseSession):
             description=f"Infinity {endpoint} (igrp {igrp})",
             page_size=INFINITY_PAGE_SIZE if paged else None,
         )
+        return Report(stream)
 
 
 class PageGuard:

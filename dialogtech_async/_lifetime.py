@@ -10,8 +10,6 @@ from typing import Any, Generic, TypeVar
 
 import anyio
 
-from ._exceptions import StreamInterruptedError
-
 T = TypeVar("T")
 P = TypeVar("P", bound="PullLifetime[Any]")
 
@@ -98,11 +96,3 @@ class PullLifetime(ABC, Generic[T]):
             return True
         await generator.aclose()
         return False
-
-    @staticmethod
-    def _closed_under_reader(records: int) -> StreamInterruptedError:
-        """What a reader in another task gets when the pull is closed under it."""
-        return StreamInterruptedError(
-            f"the report was closed by aclose() after {records} records",
-            records_delivered=records,
-        )

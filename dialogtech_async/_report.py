@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 from ._lifetime import PullLifetime
 from ._parsers import Row
-from ._stream import State, Stream, raw_rows
+from ._stream import State, Stream, closed_under_reader, raw_rows
 
 T = TypeVar("T")
 
@@ -107,7 +107,7 @@ class Report(PullLifetime[T]):
             # Read ahead, never handed out: the reader's next step meets the close.
             self._dropped += len(self._batch)
             self._batch.clear()
-            error = self._closed_under_reader(self.records_yielded)
+            error = closed_under_reader(self.records_yielded)
         await self._stream.aclose(error)
 
     async def _iterate(self, *, typed: bool = True) -> AsyncGenerator[Any, None]:

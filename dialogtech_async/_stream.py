@@ -49,6 +49,14 @@ def raw_rows(parser: Parser) -> Decoder[Row]:
     return parser
 
 
+def closed_under_reader(records: int) -> StreamInterruptedError:
+    """What a reader in another task gets when the pull is closed under it by ``aclose()``."""
+    return StreamInterruptedError(
+        f"the report was closed by aclose() after {records} records",
+        records_delivered=records,
+    )
+
+
 class State(enum.Enum):
     """Where a Stream is in its life."""
 
@@ -170,10 +178,7 @@ class Stream(Generic[I]):
             self.state = State.CLOSED
             busy = self._busy is not None
             if error is not None or busy:
-                self._closed_error = error or StreamInterruptedError(
-                    f"the report was closed by aclose() after {self.items_read} records",
-                    records_delivered=self.items_read,
-                )
+                self._closed_error = error or closed_under_reader(self.items_read)
             if self._busy is not None:
                 self._busy.cancel()
 
