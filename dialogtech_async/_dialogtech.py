@@ -185,10 +185,9 @@ class Session(BaseSession):
                 (``AuthenticationError`` for "INVALID ACCOUNT", ``BadRequestError`` for
                 ``<result>failed</result>`` or any other text).
         """
-        check.choice(type, (1, 2, "1", "2"), "type")
         params = {
             "action": "clickto.call",
-            "type": str(type),
+            "type": str(check.choice(type, (1, 2, "1", "2"), "type")),
             "id": check.phone_digits(id, "id"),
             "phone_to_call": check.phone_digits(phone_to_call, "phone_to_call"),
         }
@@ -331,7 +330,7 @@ class Session(BaseSession):
                 goes on and ``.failed`` lists (start, end, error) of each one skipped.
         """
         start, end = check.date_range(start_date, end_date)
-        check.choice(format, ("csv", "xml"), "format")
+        format = check.choice(format, ("csv", "xml"), "format")
         check_bulk_options(concurrency, max_windows, on_error)
         params = {"action": "report.clickto", "format": format}
         if click_id is not None:

@@ -6,10 +6,13 @@ import datetime as dt
 import math
 import re
 import zoneinfo
+from typing import TypeVar
 
 import httpx
 
 from ._exceptions import ValidationError
+
+T = TypeVar("T")
 
 # A phone number as people write it, on one line: digits, with spaces, dots, dashes,
 # slashes or parentheses between them, and at most a leading "+" ("(312) 555-0100",
@@ -66,14 +69,21 @@ def digits_id(value: str | int, parameter: str) -> str:
     return text
 
 
-def choice(value: object, allowed: tuple[object, ...], parameter: str) -> None:
-    """``value`` must be one of ``allowed``, and of its type (True and 1.0 equal 1, but
-    would not be sent as "1")."""
-    if not any(type(option) is type(value) and option == value for option in allowed):
-        raise ValidationError(
-            f"{parameter} must be one of {', '.join(map(repr, allowed))}, got {value!r}",
-            parameter=parameter,
-        )
+def choice(value: object, allowed: tuple[T, ...], parameter: str) -> T:
+    """The option of ``allowed`` that ``value`` is, to be sent as the option itself.
+
+    ``value`` must be of the option's type: True and 1.0 equal 1 but are no choice of
+    1; a str subclass (a ``StrEnum``, a ``(str, Enum)`` member) is its text, whose
+    ``str()`` may be another (``"Format.CSV"``).
+    """
+    for option in allowed:
+        same_kind = isinstance(value, type(option)) and not isinstance(value, bool)
+        if (same_kind or type(option) is type(value)) and option == value:
+            return option
+    raise ValidationError(
+        f"{parameter} must be one of {', '.join(map(repr, allowed))}, got {value!r}",
+        parameter=parameter,
+    )
 
 
 def text(value: str | None, parameter: str, *, max_length: int | None = None) -> str | None:

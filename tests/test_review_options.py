@@ -4,8 +4,10 @@ and ``RetryPolicy``. Each is a ValidationError naming it, before anything is sen
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import math
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,6 +18,7 @@ import dialogtech_async as dta
 from dialogtech_async import _windows
 
 AK, SK = "ak-public-1234", "sk-secret-5678"
+CSV = (Path(__file__).parent / "fixtures" / "clickto_report.csv").read_bytes()
 
 
 @pytest.fixture
@@ -201,3 +204,39 @@ def test_a_pool_without_connections_is_refused(connections: int) -> None:
     with pytest.raises(dta.ValidationError) as caught:
         dta.Session(AK, SK, limits=httpx.Limits(max_connections=connections))
     assert caught.value.parameter == "limits"
+
+
+class _Format(str, enum.Enum):
+    CSV = "csv"
+
+
+class _Text(str):
+    pass
+
+
+@pytest.mark.parametrize("value", [_Format.CSV, _Text("csv")])
+async def test_a_choice_written_as_a_str_subclass_is_sent_as_its_text(value: Any) -> None:
+    """An enum of str (or another str subclass) equal to a choice is that choice, sent
+    as its plain text (str() of a (str, Enum) member is 'Format.CSV')."""
+    with respx.mock(assert_all_called=False) as router:
+        router.route(params__contains={"action": "report.clickto"}).respond(
+            200, content=CSV, headers={"Content-Type": "text/csv"}
+        )
+        router.route().respond(200, text="Call Connected")
+        async with dta.Session(AK, SK) as s:
+            await s.click_to_report(D1, D2, format=value).collect()
+            await s.click_to_call(id="8772955100", phone_to_call="3125550100", type=_Text("2"))
+        sent = [call.request.url.params for call in router.calls]
+    assert [params.get("format") for params in sent] == ["csv", None]
+    assert [params.get("type") for params in sent] == [None, "2"]
+
+
+@pytest.mark.parametrize("value", [True, 1.0, b"1"])
+async def test_a_choice_of_another_type_is_still_refused(
+    mock: respx.MockRouter, value: Any
+) -> None:
+    async with dta.Session(AK, SK) as s:
+        with pytest.raises(dta.ValidationError) as caught:
+            await s.click_to_call(id="8772955100", phone_to_call="3125550100", type=value)
+    assert caught.value.parameter == "type"
+    assert not mock.calls
