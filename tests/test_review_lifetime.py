@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from pathlib import Path
 
 import anyio
 import httpx
@@ -21,6 +22,7 @@ from dialogtech_async.testing import (
 START, END = dt.date(2024, 1, 1), dt.date(2024, 1, 28)
 WEEK = dt.timedelta(days=7)
 ROWS = 60
+CSV = (Path(__file__).parent / "fixtures" / "clickto_report.csv").read_bytes()
 FAST = dta.RetryPolicy(max_retries=2, backoff_base=0.001, max_backoff=0.01)
 
 
@@ -121,3 +123,23 @@ async def test_a_bulk_pull_closed_from_another_task_never_ends_quietly(
     assert error.records_delivered == len(got) == bulk.records_yielded
     assert len(got) < 4 * ROWS
     assert bulk.failed == []
+
+
+@pytest.mark.parametrize("header", ["\u00b2", "1\u00b9", "\u00bd"])
+async def test_a_retry_after_of_other_digits_is_ignored(header: str) -> None:
+    """Latin-1 has digits Python's isdigit() knows and float() does not ('²'): a 503
+    carrying one raised a raw ValueError instead of being retried."""
+    answers = [
+        httpx.Response(503, headers={"Retry-After": header.encode("latin-1")}),
+        httpx.Response(503, headers={"Retry-After": header.encode("latin-1")}),
+    ]
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return answers.pop(0) if answers else httpx.Response(200, content=CSV)
+
+    async with (
+        httpx.AsyncClient(transport=httpx.MockTransport(answer)) as client,
+        dta.Session("ak1", "sk1", http_client=client, retry=FAST) as s,
+    ):
+        records = await s.click_to_report(START, END).collect()
+    assert len(records) == len(CSV.strip().splitlines()) - 1
