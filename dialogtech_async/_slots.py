@@ -11,6 +11,7 @@ be shared with other code, so its requests are not queued here.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import AsyncIterator, Callable
 
 import anyio
@@ -55,6 +56,9 @@ class ReleasingStream(httpx.AsyncByteStream):
     def __init__(self, inner: httpx.AsyncByteStream, release: Callable[[], None]) -> None:
         self._inner = inner
         self._release = release
+        # A response dropped unclosed (a report opened, then forgotten) gives its slot
+        # back when collected, as httpcore's pool gets its connection back then.
+        weakref.finalize(self, release).atexit = False
 
     def __aiter__(self) -> AsyncIterator[bytes]:
         return self._inner.__aiter__()  # no generator of its own: nothing more to finalize

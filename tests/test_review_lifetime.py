@@ -4,6 +4,7 @@ a close from another task, a small pool shared by a bulk pull."""
 from __future__ import annotations
 
 import datetime as dt
+import gc
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -143,3 +144,25 @@ async def test_a_retry_after_of_other_digits_is_ignored(header: str) -> None:
     ):
         records = await s.click_to_report(START, END).collect()
     assert len(records) == len(CSV.strip().splitlines()) - 1
+
+
+@pytest.mark.anyio
+async def test_an_opened_report_dropped_unclosed_gives_its_connection_back(
+    sandbox: RunningSandbox,
+) -> None:
+    """A report opened and then forgotten (an exception in the caller's code before it
+    iterated) held its pool slot for ever once collected: a pool of one was dead."""
+    async with dta.Session(
+        SANDBOX_ACCESS_KEY,
+        SANDBOX_SECRET_ACCESS_KEY,
+        base_url=sandbox.base_url,
+        retry=dta.RetryPolicy(max_retries=0),
+        limits=httpx.Limits(max_connections=1),
+        timeout=httpx.Timeout(5.0, pool=1.0),
+    ) as s:
+        await s.click_to_report(START, END).open()  # dropped at once, never closed
+        gc.collect()  # its body generators, left to the event loop to close
+        await anyio.sleep(0.05)
+        gc.collect()  # then the response
+        with anyio.fail_after(5):
+            assert len(await s.click_to_report(START, END).collect()) == ROWS
