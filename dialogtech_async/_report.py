@@ -101,13 +101,15 @@ class Report(PullLifetime[T]):
         Called from another task while one is iterating, the iterating task gets a
         ``StreamInterruptedError``, not a quiet, early end.
         """
-        self._iterator = None
         error = None
         if await self._close_handed_out():
-            # Read ahead, never handed out: the reader's next step meets the close.
+            # Read ahead, never handed out: the reader's next step (`anext(report)`
+            # too: the iterator is kept) meets the close.
             self._dropped += len(self._batch)
             self._batch.clear()
             error = closed_under_reader(self.records_yielded)
+        else:
+            self._iterator = None
         await self._stream.aclose(error)
 
     async def _iterate(self, *, typed: bool = True) -> AsyncGenerator[Any, None]:

@@ -166,3 +166,19 @@ async def test_an_opened_report_dropped_unclosed_gives_its_connection_back(
         gc.collect()  # then the response
         with anyio.fail_after(5):
             assert len(await s.click_to_report(START, END).collect()) == ROWS
+
+
+@pytest.mark.anyio
+async def test_a_report_read_by_anext_and_closed_from_another_task_says_so(
+    sandbox: RunningSandbox,
+) -> None:
+    """The reader's next ``anext(report)`` meets the close (it got "iterated only
+    once", a RuntimeError, as if the reader had made a mistake)."""
+    async with session(sandbox) as s:
+        report = s.click_to_report(START, END)
+        got = [await anext(report)]
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(report.aclose)
+        with pytest.raises(dta.StreamInterruptedError) as caught:
+            await anext(report)
+    assert caught.value.records_delivered == len(got)
