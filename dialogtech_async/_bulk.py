@@ -11,7 +11,12 @@ import anyio
 import attrs
 
 from . import _validate as check
-from ._exceptions import DialogTechError, StreamInterruptedError, ValidationError
+from ._exceptions import (
+    DialogTechError,
+    SessionClosedError,
+    StreamInterruptedError,
+    ValidationError,
+)
 from ._lifetime import PullLifetime
 from ._stream import State, Stream, closed_under_reader
 
@@ -82,7 +87,8 @@ class BulkReport(PullLifetime[T]):
         on_error: "raise" (default): a failed window's error is raised when the caller
             reaches it, after every record before it. "skip": the pull goes on, and
             ``failed`` lists (start, end, error) for each window skipped (records it had
-            delivered before failing stay delivered).
+            delivered before failing stay delivered). The session's close ends the
+            pull in either mode (``SessionClosedError``).
         connections: the session's pool size, when known.
     """
 
@@ -156,7 +162,11 @@ class BulkReport(PullLifetime[T]):
                     if self._interrupted is not None:
                         raise self._interrupted
                     if window.error is not None:
-                        if self._on_error == "raise":
+                        # "skip" is for a window the API failed; the session's close
+                        # ends the whole pull.
+                        if self._on_error == "raise" or isinstance(
+                            window.error, SessionClosedError
+                        ):
                             raise self._as_seen_by_caller(window.error)
                         self.failed.append((window.start, window.end, window.error))
                         break

@@ -182,3 +182,24 @@ async def test_a_report_read_by_anext_and_closed_from_another_task_says_so(
         with pytest.raises(dta.StreamInterruptedError) as caught:
             await anext(report)
     assert caught.value.records_delivered == len(got)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("on_error", ["raise", "skip"])
+async def test_a_bulk_pull_meets_its_sessions_close(sandbox: RunningSandbox, on_error: str) -> None:
+    """on_error="skip" skips a window the API failed, not the session's close: every
+    window left was "skipped" and the pull ended quietly."""
+    s = session(sandbox)
+    bulk = s.click_to_report(START, END, window=WEEK, concurrency=2, on_error=on_error)  # type: ignore[call-overload]
+    got: list[dta.ClickToRecord] = []
+
+    async def read() -> None:
+        async for record in bulk:
+            got.append(record)
+            if len(got) == 3:
+                await s.aclose()
+
+    with pytest.raises(dta.SessionClosedError):
+        await read()
+    assert bulk.failed == []
+    assert len(got) < 4 * ROWS
