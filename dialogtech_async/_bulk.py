@@ -87,8 +87,9 @@ class BulkReport(PullLifetime[T]):
         on_error: "raise" (default): a failed window's error is raised when the caller
             reaches it, after every record before it. "skip": the pull goes on, and
             ``failed`` lists (start, end, error) for each window skipped (records it had
-            delivered before failing stay delivered). The session's close ends the
-            pull in either mode (``SessionClosedError``).
+            delivered before failing stay delivered). The session's close
+            (``SessionClosedError``) and errors not the library's end the pull in
+            either mode.
         connections: the session's pool size, when known.
     """
 
@@ -162,11 +163,7 @@ class BulkReport(PullLifetime[T]):
                     if self._interrupted is not None:
                         raise self._interrupted
                     if window.error is not None:
-                        # "skip" is for a window the API failed; the session's close
-                        # ends the whole pull.
-                        if self._on_error == "raise" or isinstance(
-                            window.error, SessionClosedError
-                        ):
+                        if self._on_error == "raise" or not _skippable(window.error):
                             raise self._as_seen_by_caller(window.error)
                         self.failed.append((window.start, window.end, window.error))
                         break
@@ -217,6 +214,12 @@ class BulkReport(PullLifetime[T]):
         )
         adjusted.__cause__ = error
         return adjusted
+
+
+def _skippable(error: Exception) -> bool:
+    """Whether ``on_error="skip"`` passes over ``error``: a window the API, the network
+    or the body failed; not the session's close, nor a bug."""
+    return isinstance(error, DialogTechError) and not isinstance(error, SessionClosedError)
 
 
 def _naming_window(error: Exception, window: _Window) -> Exception:

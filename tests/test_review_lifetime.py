@@ -203,3 +203,21 @@ async def test_a_bulk_pull_meets_its_sessions_close(sandbox: RunningSandbox, on_
         await read()
     assert bulk.failed == []
     assert len(got) < 4 * ROWS
+
+
+async def test_skip_mode_skips_api_failures_not_bugs(
+    sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A window failing with something other than the library's errors (a bug, in the
+    library or a caller's transport) is raised, not listed as a skipped window."""
+    async with session(sandbox) as s:
+        bulk = s.click_to_report(START, END, window=WEEK, on_error="skip")
+        second = bulk._windows[1].stream
+
+        async def broken() -> None:
+            raise KeyError("a bug")
+
+        monkeypatch.setattr(second, "next_batch", broken)
+        with pytest.raises(KeyError):
+            await bulk.collect()
+    assert bulk.failed == []
