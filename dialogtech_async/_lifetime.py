@@ -28,6 +28,7 @@ class PullLifetime(ABC, Generic[T]):
         self._handed_out: weakref.ref[AsyncGenerator[Any, None]] | None = None
         self._held: AsyncGenerator[Any, None] | None = None
         self._reader: int | None = None  # the task iterating, from its first step
+        self._iterator: AsyncGenerator[Any, None] | None = None  # made by `anext(pull)`
 
     @abstractmethod
     async def open(self: P) -> P:
@@ -58,7 +59,15 @@ class PullLifetime(ABC, Generic[T]):
         await self.aclose()
 
     def __aiter__(self) -> AsyncIterator[T]:
+        if self._iterator is not None:
+            return self._iterator  # `async for` after `anext(pull)`: carry on from there
         return self._hand_out(self._iterate())
+
+    async def __anext__(self) -> T:
+        if self._iterator is None:
+            self._iterator = self._hand_out(self._iterate())
+        item: T = await self._iterator.__anext__()
+        return item
 
     async def collect(self) -> list[T]:
         """Read the whole pull into a list (for small ones)."""
@@ -89,10 +98,12 @@ class PullLifetime(ABC, Generic[T]):
         generator = self._handed_out() if self._handed_out is not None else None
         self._held = None
         if generator is None or getattr(generator, "ag_frame", None) is None:
+            self._iterator = None
             return False  # none, or finished
         if getattr(generator, "ag_running", False):
             return True
         if self._reader is not None and self._reader != anyio.get_current_task().id:
-            return True
+            return True  # kept for `anext(pull)` too, to raise there
+        self._iterator = None
         await generator.aclose()
         return False

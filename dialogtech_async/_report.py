@@ -41,7 +41,6 @@ class Report(PullLifetime[T]):
         self._stream = stream
         self._batch: list[Any] = []  # read, not yet handed out (handed out from its end)
         self._dropped = 0  # read, never handed out: the caller left early
-        self._iterator: AsyncGenerator[T, None] | None = None
 
     @property
     def records_yielded(self) -> int:
@@ -78,16 +77,6 @@ class Report(PullLifetime[T]):
         await self._stream.open()
         return self
 
-    def __aiter__(self) -> AsyncIterator[T]:
-        if self._iterator is not None:
-            return self._iterator  # `async for` after `anext(report)`: carry on from there
-        return super().__aiter__()
-
-    async def __anext__(self) -> T:
-        if self._iterator is None:
-            self._iterator = self._hand_out(self._iterate())
-        return await self._iterator.__anext__()
-
     def rows(self) -> AsyncIterator[Row]:
         """Iterate the raw rows (the API's keys and text), skipping record conversion.
 
@@ -103,13 +92,10 @@ class Report(PullLifetime[T]):
         """
         error = None
         if await self._close_handed_out():
-            # Read ahead, never handed out: the reader's next step (`anext(report)`
-            # too: the iterator is kept) meets the close.
+            # Read ahead, never handed out: the reader's next step meets the close.
             self._dropped += len(self._batch)
             self._batch.clear()
             error = closed_under_reader(self.records_yielded)
-        else:
-            self._iterator = None
         await self._stream.aclose(error)
 
     async def _iterate(self, *, typed: bool = True) -> AsyncGenerator[Any, None]:

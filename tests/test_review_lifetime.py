@@ -221,3 +221,15 @@ async def test_skip_mode_skips_api_failures_not_bugs(
         with pytest.raises(KeyError):
             await bulk.collect()
     assert bulk.failed == []
+
+
+async def test_a_bulk_pull_is_an_async_iterator_like_a_report(sandbox: RunningSandbox) -> None:
+    """``anext(bulk)``, then ``async for`` carrying on, as with a Report (it was a
+    TypeError: BulkReport had no __anext__)."""
+    async with session(sandbox) as s:
+        bulk = s.click_to_report(START, END, window=WEEK, concurrency=2)
+        first = await anext(bulk)
+        rest = [record async for record in bulk]
+        whole = await s.click_to_report(START, END, window=WEEK).collect()
+    assert [first, *rest] == whole
+    assert bulk.records_yielded == 4 * ROWS
