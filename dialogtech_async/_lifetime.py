@@ -70,7 +70,13 @@ class PullLifetime(ABC, Generic[T]):
         return item
 
     async def collect(self) -> list[T]:
-        """Read the whole pull into a list (for small ones)."""
+        """Read the whole pull into a list (for small ones); not once iterated."""
+        if self._started:
+            name = type(self).__name__
+            raise RuntimeError(
+                f"collect() reads a whole {name}, and a {name} can be iterated only once:"
+                " this one was iterated already"
+            )
         async with self:
             return [record async for record in self]
 

@@ -233,3 +233,21 @@ async def test_a_bulk_pull_is_an_async_iterator_like_a_report(sandbox: RunningSa
         whole = await s.click_to_report(START, END, window=WEEK).collect()
     assert [first, *rest] == whole
     assert bulk.records_yielded == 4 * ROWS
+
+
+async def test_collect_after_anext_does_not_return_part_of_the_pull(
+    sandbox: RunningSandbox,
+) -> None:
+    """collect() reads a whole pull: after anext() it returned the rest only, silently
+    (after a broken-off `async for` it already refused)."""
+    async with session(sandbox) as s:
+        report = s.click_to_report(START, END)
+        await anext(report)
+        with pytest.raises(RuntimeError, match="collect"):
+            await report.collect()
+        bulk = s.click_to_report(START, END, window=WEEK)
+        await anext(bulk)
+        with pytest.raises(RuntimeError, match="collect"):
+            await bulk.collect()
+        await report.aclose()
+        await bulk.aclose()
