@@ -10,10 +10,16 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 import anyio
 import attrs
 
+from . import _validate as check
 from ._arrow import arrow_items, require_pyarrow, table_of
-from ._exceptions import DialogTechError, StreamInterruptedError, ValidationError
+from ._exceptions import (
+    DialogTechError,
+    SessionClosedError,
+    StreamInterruptedError,
+    ValidationError,
+)
 from ._lifetime import PullLifetime
-from ._stream import State, Stream
+from ._stream import State, Stream, closed_under_reader
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -41,10 +47,13 @@ def split_range(start: D, end: D, window: dt.timedelta, step: dt.timedelta) -> l
         assert isinstance(start, dt.datetime)
         assert isinstance(end, dt.datetime)
         start, end = start.astimezone(dt.timezone.utc), end.astimezone(dt.timezone.utc)
-    windows = []
+    windows: list[tuple[D, D]] = []
     while start <= end:
-        last = min(start + window - step, end)
+        # Compared as spans, not added up: the range may end at the last day Python knows.
+        last = end if end - start <= window - step else start + window - step
         windows.append((start, last))
+        if last == end:
+            break
         start = last + step
     if zone is None:
         return windows
@@ -78,11 +87,14 @@ class BulkReport(PullLifetime[T]):
 
     Args:
         windows: (start, end, stream) of each window, in date order.
-        concurrency: how many windows are open at once.
+        concurrency: how many windows are open at once (at most ``connections``).
         on_error: "raise" (default): a failed window's error is raised when the caller
             reaches it, after every record before it. "skip": the pull goes on, and
             ``failed`` lists (start, end, error) for each window skipped (records it had
-            delivered before failing stay delivered).
+            delivered before failing stay delivered). The session's close
+            (``SessionClosedError``) and errors not the library's end the pull in
+            either mode.
+        connections: the session's pool size, when known.
     """
 
     def __init__(
@@ -91,24 +103,24 @@ class BulkReport(PullLifetime[T]):
         *,
         concurrency: int,
         on_error: OnError = "raise",
+        connections: int | None = None,
     ) -> None:
-        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-            raise ValidationError(
-                f"concurrency must be a whole number of at least 1, not {concurrency!r}",
-                parameter="concurrency",
-            )
+        check.count(concurrency, "concurrency", minimum=1)
         check_on_error(on_error)
         super().__init__()
         if not windows:
             raise ValidationError("a bulk pull needs at least one window", parameter="window")
         self._windows = [_Window(start, end, stream) for start, end, stream in windows]
-        self._concurrency = concurrency
+        # An open window holds its connection until the caller has read the windows
+        # before it: a group larger than the pool would wait for itself.
+        self._concurrency = concurrency if connections is None else min(concurrency, connections)
         self._on_error = on_error
         self._arrow = False  # handing out Arrow record batches, not records
         #: Records handed to the caller so far.
         self.records_yielded = 0
         #: Windows skipped (``on_error="skip"``): (start, end, error), in date order.
         self.failed: list[tuple[Any, Any, Exception]] = []
+        self._interrupted: StreamInterruptedError | None = None  # by aclose() under a reader
 
     def __repr__(self) -> str:
         return f"<BulkReport {len(self._windows)} windows: {self.records_yielded} records>"
@@ -152,9 +164,9 @@ class BulkReport(PullLifetime[T]):
     def arrow_batches(self) -> AsyncIterator[pa.RecordBatch]:
         """Iterate ``pyarrow.RecordBatch``es, window after window in date order (see
         ``Report.arrow_batches``); ``records_yielded`` counts rows. Chosen before the
-        pull is opened."""
+        first record is read (``async with bulk`` is fine)."""
         require_pyarrow()
-        for window in self._windows:  # refused once a window is open
+        for window in self._windows:  # refused once a window handed out a record
             window.stream.choose_items(*arrow_items(window.stream.converter))
         self._arrow = True
         return self._hand_out(self._iterate())
@@ -165,8 +177,12 @@ class BulkReport(PullLifetime[T]):
         return table_of(batches, self.record_type)
 
     async def aclose(self) -> None:
-        """Close every window's response."""
-        await self._close_handed_out()
+        """Close every window's response; a reader in another task gets a
+        ``StreamInterruptedError``, not a quiet, early end."""
+        if await self._close_handed_out() and self._interrupted is None:
+            self._interrupted = closed_under_reader(self.records_yielded)
+            for window in self._windows:  # read ahead, never to be handed out
+                window.buffer.clear()
         await self._close_windows()
 
     async def _close_windows(self) -> None:
@@ -183,8 +199,10 @@ class BulkReport(PullLifetime[T]):
                         item = window.buffer.popleft()
                         self.records_yielded += item.num_rows if self._arrow else 1
                         yield item
+                    if self._interrupted is not None:
+                        raise self._interrupted
                     if window.error is not None:
-                        if self._on_error == "raise":
+                        if self._on_error == "raise" or not _skippable(window.error):
                             raise self._as_seen_by_caller(window.error)
                         self.failed.append((window.start, window.end, window.error))
                         break
@@ -247,6 +265,12 @@ class BulkReport(PullLifetime[T]):
         return adjusted
 
 
+def _skippable(error: Exception) -> bool:
+    """Whether ``on_error="skip"`` passes over ``error``: a window the API, the network
+    or the body failed; not the session's close, nor a bug."""
+    return isinstance(error, DialogTechError) and not isinstance(error, SessionClosedError)
+
+
 def _naming_window(error: Exception, window: _Window) -> Exception:
     """``error`` with the window's dates in its message (the URL alone hides them)."""
     if isinstance(error, DialogTechError) and error.args and isinstance(error.args[0], str):
@@ -257,6 +281,14 @@ def _naming_window(error: Exception, window: _Window) -> Exception:
 
 def _day(value: Any) -> str:
     return value.isoformat() if isinstance(value, dt.date) else str(value)
+
+
+def check_bulk_options(concurrency: object, max_windows: object, on_error: object) -> None:
+    """The options of a bulk pull, checked even without a window (where they go unused,
+    and a mistake in them would pass unseen)."""
+    check.count(concurrency, "concurrency", minimum=1)
+    check.count(max_windows, "max_windows", minimum=1)
+    check_on_error(on_error)
 
 
 def check_on_error(on_error: object) -> None:
@@ -272,10 +304,12 @@ def windowed(
     ranges: list[tuple[Any, Any]],
     concurrency: int,
     on_error: OnError = "raise",
+    connections: int | None = None,
 ) -> BulkReport[T]:
     """A BulkReport of ``make_stream(start, end)`` for each range."""
     return BulkReport(
         [(start, end, make_stream(start, end)) for start, end in ranges],
         concurrency=concurrency,
         on_error=on_error,
+        connections=connections,
     )

@@ -31,7 +31,6 @@ from ._exceptions import (
 from ._parsers import DEFAULT_LIMITS as DEFAULT_BODY_LIMITS
 from ._parsers import BodyLimits
 from ._redact import hide_secrets, redact_text, redact_url, register_secrets, unregister_secrets
-from ._report import Report
 from ._retry import RetryPolicy, retry_after
 from ._slots import PoolSlots, ReleasingStream
 from ._stream import BodyDecoderFactory, Stream
@@ -81,11 +80,7 @@ class BaseSession:
             limits=limits,
             http_client=http_client,
         )
-        if retry is not None and not isinstance(retry, RetryPolicy):
-            raise ValidationError(
-                f"retry must be a dialogtech_async.RetryPolicy, not {type(retry).__name__}",
-                parameter="retry",
-            )
+        _check_retry(retry)
         self._auth = auth
         self._base_url = httpx.URL(base_url)
         self._secrets = auth.secrets() | (more_secrets or set())
@@ -144,8 +139,10 @@ class BaseSession:
             retry: its retry policy (instead of ``max_retries``).
         """
         self._require_open()
-        if max_retries is not None and (isinstance(max_retries, bool) or max_retries < 0):
-            raise ValidationError("max_retries must be >= 0", parameter="max_retries")
+        check.timeout_value(timeout)
+        if max_retries is not None:
+            check.count(max_retries, "max_retries", minimum=0)
+        _check_retry(retry)
         derived = copy.copy(self)
         derived._parent = self
         derived._owns_client = False
@@ -186,6 +183,11 @@ class BaseSession:
     def closed(self) -> bool:
         """Whether ``aclose()`` was called (on this session or the one it derives from)."""
         return self._closed or (self._parent is not None and self._parent.closed)
+
+    @property
+    def _connections(self) -> int | None:
+        """The own pool's size (None: unbounded, or a caller's ``http_client=``)."""
+        return self._slots.max_connections if self._slots is not None else None
 
     @property
     def retry_policy(self) -> RetryPolicy:
@@ -243,29 +245,6 @@ class BaseSession:
             description=description,
             page_size=page_size,
         )
-
-    def _report(
-        self,
-        url: httpx.URL,
-        params: Params,
-        body_decoder: BodyDecoderFactory,
-        converter: RecordConverter[T],
-        *,
-        description: str,
-        auth: httpx.Auth | None = None,
-        page_size: int | None = None,
-    ) -> Report[T]:
-        """A Report over ``_stream(...)``."""
-        stream = self._stream(
-            url,
-            params,
-            body_decoder,
-            converter,
-            description=description,
-            auth=auth,
-            page_size=page_size,
-        )
-        return Report(stream)
 
     async def _send(
         self,
@@ -408,6 +387,14 @@ class BaseSession:
             message or response.reason_phrase,
             url=redact_url(response.request.url),
             retry_after=retry_after(response),
+        )
+
+
+def _check_retry(retry: object) -> None:
+    if retry is not None and not isinstance(retry, RetryPolicy):
+        raise ValidationError(
+            f"retry must be a dialogtech_async.RetryPolicy, not {type(retry).__name__}",
+            parameter="retry",
         )
 
 

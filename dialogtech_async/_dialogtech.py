@@ -9,7 +9,7 @@ import httpx
 
 from . import _validate as check
 from ._auth import DialogTechHeaderAuth, LegacyKeyAuth, from_env
-from ._bulk import BulkReport, OnError, check_on_error, windowed
+from ._bulk import BulkReport, OnError, check_bulk_options, windowed
 from ._client import BaseSession
 from ._config import (
     CALL_READ_TIMEOUT,
@@ -190,10 +190,9 @@ class Session(BaseSession):
                 (``AuthenticationError`` for "INVALID ACCOUNT", ``BadRequestError`` for
                 ``<result>failed</result>`` or any other text).
         """
-        check.choice(type, (1, 2, "1", "2"), "type")
         params = {
             "action": "clickto.call",
-            "type": str(type),
+            "type": str(check.choice(type, (1, 2, "1", "2"), "type")),
             "id": check.phone_digits(id, "id"),
             "phone_to_call": check.phone_digits(phone_to_call, "phone_to_call"),
         }
@@ -328,15 +327,16 @@ class Session(BaseSession):
             window: split the range into windows of this many whole days (a
                 ``timedelta``), or ``"month"`` for calendar months, fetched
                 ``concurrency`` at a time and yielded in date order (a ``BulkReport``).
-            concurrency: how many windows are read at once.
+            concurrency: how many windows are read at once (at most the pool's
+                ``max_connections``: an open window holds a connection).
             max_windows: refuse a range needing more windows (requests) than this
                 (default 1,000).
             on_error: for a window that fails, "raise" (default) or "skip": the pull
                 goes on and ``.failed`` lists (start, end, error) of each one skipped.
         """
         start, end = check.date_range(start_date, end_date)
-        check.choice(format, ("csv", "xml"), "format")
-        check_on_error(on_error)
+        format = check.choice(format, ("csv", "xml"), "format")
+        check_bulk_options(concurrency, max_windows, on_error)
         params = {"action": "report.clickto", "format": format}
         if click_id is not None:
             params["click_id"] = check.digits_id(click_id, "click_id")
@@ -364,7 +364,11 @@ class Session(BaseSession):
         if window is None:
             return Report(stream_between(start, end))
         return windowed(
-            stream_between, split_windows(start, end, window, max_windows), concurrency, on_error
+            stream_between,
+            split_windows(start, end, window, max_windows),
+            concurrency,
+            on_error,
+            self._connections,
         )
 
     @overload
@@ -428,13 +432,14 @@ class Session(BaseSession):
                 ``"month"`` for calendar months (US Eastern, or the zone of an aware
                 ``start_date``), fetched ``concurrency`` at a time and yielded in order
                 (a ``BulkReport``); not with ``sid``.
-            concurrency: how many windows are read at once.
+            concurrency: how many windows are read at once (at most the pool's
+                ``max_connections``: an open window holds a connection).
             max_windows: refuse a range needing more windows (requests) than this
                 (default 1,000).
             on_error: for a window that fails, "raise" (default) or "skip": the pull
                 goes on and ``.failed`` lists (start, end, error) of each one skipped.
         """
-        check_on_error(on_error)
+        check_bulk_options(concurrency, max_windows, on_error)
         params: dict[str, str] = {}
         ranges: list[tuple[dt.datetime, dt.datetime]] = []
         if sid is not None:
@@ -480,7 +485,11 @@ class Session(BaseSession):
         if not ranges:
             raise ValidationError("window needs start_date and end_date", parameter="window")
         return windowed(
-            stream_between, split_windows(*ranges[0], window, max_windows), concurrency, on_error
+            stream_between,
+            split_windows(*ranges[0], window, max_windows),
+            concurrency,
+            on_error,
+            self._connections,
         )
 
 

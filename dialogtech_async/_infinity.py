@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import zoneinfo
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from types import MappingProxyType
 from typing import Any
 
@@ -68,6 +68,9 @@ def _auth(username: str | None, password: str | None, api_key: str | None) -> Se
         variable = "INFINITY_API_KEY" if source == "env" else None
         return InfinityApiKeyAuth(check.credential(api_key, "api_key", variable=variable))
     if username is not None and password is not None:
+        if isinstance(username, str) and ":" in username:
+            # Basic joins the two with ":" (RFC 7617): the server would split elsewhere.
+            raise ValidationError("username must not contain ':'", parameter="username")
         return InfinityBasicAuth(
             check.credential(
                 username, "username", variable="INFINITY_USERNAME" if source == "env" else None
@@ -163,8 +166,10 @@ class InfinitySession(BaseSession):
             sort: sort types, e.g. ``["stateStartDatetime-desc"]``.
         """
         params = self._params(tz)
-        if isinstance(sort, str):
-            raise ValidationError("sort must be a list of sort types", parameter="sort")
+        if sort is not None and (isinstance(sort, (str, bytes)) or not isinstance(sort, Iterable)):
+            raise ValidationError(
+                f"sort must be a list of sort types, got {type(sort).__name__}", parameter="sort"
+            )
         for value in sort or ():
             match = _SORT.fullmatch(value) if isinstance(value, str) else None
             if match is None or match["field"] not in SORT_FIELDS:
@@ -231,7 +236,7 @@ class InfinitySession(BaseSession):
             body_decoder: BodyDecoderFactory = PageGuard(parser).decoder
         else:
             body_decoder = lambda _response, items: items(parser())  # noqa: E731
-        return self._report(
+        stream = self._stream(
             self._url(f"/reports/v2/igrps/{igrp}/{endpoint}"),
             params,
             body_decoder,
@@ -239,6 +244,7 @@ class InfinitySession(BaseSession):
             description=f"Infinity {endpoint} (igrp {igrp})",
             page_size=INFINITY_PAGE_SIZE if paged else None,
         )
+        return Report(stream)
 
 
 class PageGuard:

@@ -8,6 +8,8 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
+import anyio
+
 T = TypeVar("T")
 P = TypeVar("P", bound="PullLifetime[Any]")
 
@@ -25,6 +27,8 @@ class PullLifetime(ABC, Generic[T]):
         self._started = False
         self._handed_out: weakref.ref[AsyncGenerator[Any, None]] | None = None
         self._held: AsyncGenerator[Any, None] | None = None
+        self._reader: int | None = None  # the task iterating, from its first step
+        self._iterator: AsyncGenerator[Any, None] | None = None  # made by `anext(pull)`
 
     @abstractmethod
     async def open(self: P) -> P:
@@ -55,10 +59,24 @@ class PullLifetime(ABC, Generic[T]):
         await self.aclose()
 
     def __aiter__(self) -> AsyncIterator[T]:
+        if self._iterator is not None:
+            return self._iterator  # `async for` after `anext(pull)`: carry on from there
         return self._hand_out(self._iterate())
 
+    async def __anext__(self) -> T:
+        if self._iterator is None:
+            self._iterator = self._hand_out(self._iterate())
+        item: T = await self._iterator.__anext__()
+        return item
+
     async def collect(self) -> list[T]:
-        """Read the whole pull into a list (for small ones)."""
+        """Read the whole pull into a list (for small ones); not once iterated."""
+        if self._started:
+            name = type(self).__name__
+            raise RuntimeError(
+                f"collect() reads a whole {name}, and a {name} can be iterated only once:"
+                " this one was iterated already"
+            )
         async with self:
             return [record async for record in self]
 
@@ -66,6 +84,7 @@ class PullLifetime(ABC, Generic[T]):
         if self._started:
             raise RuntimeError(f"a {type(self).__name__} can be iterated only once")
         self._started = True
+        self._reader = anyio.get_current_task().id
 
     def _hand_out(self, generator: AsyncGenerator[Any, None]) -> AsyncGenerator[Any, None]:
         # Inside `async with`, held until __aexit__ closes it (trio warns about async
@@ -78,10 +97,19 @@ class PullLifetime(ABC, Generic[T]):
         self._handed_out = weakref.ref(generator)
         return generator
 
-    async def _close_handed_out(self) -> None:
-        """Close the generator handed out, unless it is running (in another task, which
-        then meets the closed stream and raises)."""
+    async def _close_handed_out(self) -> bool:
+        """Close the generator handed out, unless another task is reading it: inside a
+        step, or between two (busy with the record it was given). Returns whether one
+        is, to meet the closed pull and raise at its next step, not end quietly."""
         generator = self._handed_out() if self._handed_out is not None else None
         self._held = None
-        if generator is not None and not getattr(generator, "ag_running", False):
-            await generator.aclose()
+        if generator is None or getattr(generator, "ag_frame", None) is None:
+            self._iterator = None
+            return False  # none, or finished
+        if getattr(generator, "ag_running", False):
+            return True
+        if self._reader is not None and self._reader != anyio.get_current_task().id:
+            return True  # kept for `anext(pull)` too, to raise there
+        self._iterator = None
+        await generator.aclose()
+        return False

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from ._arrow import arrow_items, require_pyarrow, table_of
 from ._lifetime import PullLifetime
 from ._parsers import Row
-from ._stream import State, Stream, raw_rows
+from ._stream import State, Stream, closed_under_reader, raw_rows
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -47,8 +47,8 @@ class Report(PullLifetime[T]):
         self._stream = stream
         self._batch: list[Any] = []  # read, not yet handed out (handed out from its end)
         self._dropped = 0  # read, never handed out: the caller left early
-        self._rows_pending = 0  # rows of Arrow batches read, not yet handed out
-        self._iterator: AsyncGenerator[T, None] | None = None
+        self._tables: list[Any] = []  # Arrow batches read, not yet handed out
+        self._rows_pending = 0  # their rows
 
     @property
     def records_yielded(self) -> int:
@@ -91,20 +91,10 @@ class Report(PullLifetime[T]):
         await self._stream.open()
         return self
 
-    def __aiter__(self) -> AsyncIterator[T]:
-        if self._iterator is not None:
-            return self._iterator  # `async for` after `anext(report)`: carry on from there
-        return super().__aiter__()
-
-    async def __anext__(self) -> T:
-        if self._iterator is None:
-            self._iterator = self._hand_out(self._iterate())
-        return await self._iterator.__anext__()
-
     def rows(self) -> AsyncIterator[Row]:
         """Iterate the raw rows (the API's keys and text), skipping record conversion.
 
-        Chosen before the report is opened (not inside ``async with report``).
+        Chosen before the first record is read (``async with report`` is fine).
         """
         return self._hand_out(self._iterate("rows"))
 
@@ -113,7 +103,8 @@ class Report(PullLifetime[T]):
         at least 256 of them unless the body ends), built column-wise from the parser's
         rows (no record object is made). The schema and the values are the typed
         records' (the type mapping is in the README's Arrow section); ``records_yielded``
-        counts rows. Chosen before the report is opened. Needs the ``[arrow]`` extra.
+        counts rows. Chosen before the first record is read (``async with report`` is
+        fine). Needs the ``[arrow]`` extra.
         """
         require_pyarrow()
         return self._hand_out(self._iterate("arrow"))
@@ -129,9 +120,12 @@ class Report(PullLifetime[T]):
         Called from another task while one is iterating, the iterating task gets a
         ``StreamInterruptedError``, not a quiet, early end.
         """
-        self._iterator = None
-        await self._close_handed_out()
-        await self._stream.aclose()
+        error = None
+        if await self._close_handed_out():
+            # Read ahead, never handed out: the reader's next step meets the close.
+            self._drop_pending()
+            error = closed_under_reader(self.records_yielded)
+        await self._stream.aclose(error)
 
     async def _iterate(self, items: Items = "records") -> AsyncGenerator[Any, None]:
         # Refused once the report is open, which it then stays.
@@ -143,8 +137,11 @@ class Report(PullLifetime[T]):
         try:
             while (batch := await self._stream.next_batch()) is not None:
                 if items == "arrow":  # whole batches, counted by their rows
+                    batch.reverse()
+                    self._tables = batch
                     self._rows_pending = sum(table.num_rows for table in batch)
-                    for table in batch:
+                    while batch:
+                        table = batch.pop()
                         self._rows_pending -= table.num_rows
                         yield table
                     continue
@@ -156,7 +153,12 @@ class Report(PullLifetime[T]):
                 while batch:
                     yield pop()
         finally:
-            # Left early: the rest is never handed out.
-            self._dropped += len(self._batch) + self._rows_pending
-            self._batch, self._rows_pending = [], 0
+            self._drop_pending()  # left early: the rest is never handed out
             await self._stream.aclose()
+
+    def _drop_pending(self) -> None:
+        """Count what was read and will never be handed out as dropped."""
+        self._dropped += len(self._batch) + self._rows_pending
+        self._batch.clear()
+        self._tables.clear()
+        self._rows_pending = 0

@@ -9,6 +9,7 @@ import time
 import attrs
 import httpx
 
+from . import _validate as check
 from ._config import BACKOFF_BASE, DEFAULT_MAX_RETRIES, MAX_BACKOFF, RETRY_STATUSES
 
 
@@ -25,6 +26,12 @@ class RetryPolicy:
     max_retries: int = DEFAULT_MAX_RETRIES
     backoff_base: float = BACKOFF_BASE
     max_backoff: float = MAX_BACKOFF
+
+    def __attrs_post_init__(self) -> None:
+        # Checked here, not at the first retry: a bad policy would fail mid-pull.
+        check.count(self.max_retries, "max_retries", minimum=0)
+        check.seconds(self.backoff_base, "backoff_base")
+        check.seconds(self.max_backoff, "max_backoff")
 
     def delay(self, retry: int, retry_after: float | None = None) -> float:
         """Seconds to wait before retry number ``retry`` (0-based)."""
@@ -44,7 +51,7 @@ def retry_after(response: httpx.Response) -> float | None:
     if value is None:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # "²" is a digit to isdigit(), not to float()
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)

@@ -11,6 +11,7 @@ be shared with other code, so its requests are not queued here.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import AsyncIterator, Callable
 
 import anyio
@@ -21,7 +22,8 @@ class PoolSlots:
     """``max_connections`` slots; one is held from a send until its response is closed."""
 
     def __init__(self, max_connections: int, pool_timeout: float | None) -> None:
-        self._max = max_connections
+        #: How many connections the pool holds.
+        self.max_connections = max_connections
         self._pool_timeout = pool_timeout
         self._semaphore: anyio.Semaphore | None = None  # made in the event loop, on first use
 
@@ -32,7 +34,7 @@ class PoolSlots:
             httpx.PoolTimeout: no slot came in time, as httpx's own pool would raise.
         """
         if self._semaphore is None:
-            self._semaphore = anyio.Semaphore(self._max)
+            self._semaphore = anyio.Semaphore(self.max_connections)
         semaphore = self._semaphore
         with anyio.move_on_after(self._pool_timeout if self._pool_timeout is not None else None):
             await semaphore.acquire()
@@ -54,6 +56,9 @@ class ReleasingStream(httpx.AsyncByteStream):
     def __init__(self, inner: httpx.AsyncByteStream, release: Callable[[], None]) -> None:
         self._inner = inner
         self._release = release
+        # A response dropped unclosed (a report opened, then forgotten) gives its slot
+        # back when collected, as httpcore's pool gets its connection back then.
+        weakref.finalize(self, release).atexit = False
 
     def __aiter__(self) -> AsyncIterator[bytes]:
         return self._inner.__aiter__()  # no generator of its own: nothing more to finalize

@@ -53,6 +53,14 @@ def raw_rows(parser: Parser) -> Decoder[Row]:
     return parser
 
 
+def closed_under_reader(records: int) -> StreamInterruptedError:
+    """What a reader in another task gets when the pull is closed under it by ``aclose()``."""
+    return StreamInterruptedError(
+        f"the report was closed by aclose() after {records} records",
+        records_delivered=records,
+    )
+
+
 class State(enum.Enum):
     """Where a Stream is in its life."""
 
@@ -197,10 +205,7 @@ class Stream(Generic[I]):
             self.state = State.CLOSED
             busy = self._busy is not None
             if error is not None or busy:
-                self._closed_error = error or StreamInterruptedError(
-                    f"the report was closed by aclose() after {self.items_read} records",
-                    records_delivered=self.items_read,
-                )
+                self._closed_error = error or closed_under_reader(self.items_read)
             if self._busy is not None:
                 self._busy.cancel()
 
@@ -223,11 +228,14 @@ class Stream(Generic[I]):
             try:
                 if self.state is not State.CLOSED:
                     return await step()
-            except BaseException:
+            except BaseException as exc:
                 await self._release()
                 if self.state is not State.CLOSED:
                     self.state = State.CLOSED
                     self._session._untrack(self)
+                    if isinstance(exc, DialogTechError):
+                        # Raised again to a reader who ignored it: never a quiet, empty end.
+                        self._closed_error = exc
                 elif self._closed_error is not None:
                     raise self._closed_error from None
                 raise
@@ -247,10 +255,10 @@ class Stream(Generic[I]):
                 return batch
             if self.state is State.DONE:
                 return None
-            if self._chunks is None:  # a full page was read: ask for the next
-                await self._open_page()
-                continue
             try:
+                if self._chunks is None:  # a full page was read: ask for the next
+                    await self._open_page()
+                    continue
                 batch = await self._read_batch()
             except TransportError as exc:
                 if self.items_read == 0 or isinstance(exc, StreamInterruptedError):

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import zoneinfo
+from typing import TypeVar
 
 import httpx
 
 from ._exceptions import ValidationError
 
-# A phone number as people write it: digits, with spaces, dots, dashes, slashes or
-# parentheses between them, and at most a leading "+" ("(312) 555-0100", "+44 20 7946 0958").
+T = TypeVar("T")
+
+# A phone number as people write it, on one line: digits, with spaces, dots, dashes,
+# slashes or parentheses between them, and at most a leading "+" ("(312) 555-0100",
+# "+44 20 7946 0958"). A line break or a tab inside is two numbers pasted together.
 # Nothing else: a leading "-" or a letter is not formatting, and is never dropped.
-_WRITTEN_PHONE = re.compile(r"\+?\(?[0-9][0-9\s().\-/]*")
+_WRITTEN_PHONE = re.compile(r"\+?\(?[0-9][0-9 ().\-/]*")
 _PHONE_PUNCTUATION = re.compile(r"[\s().\-/+]")
 # E.164: "+", a country code not starting with 0, at most 15 digits in all (ITU-T E.164).
 _E164 = re.compile(r"\+[1-9][0-9]{1,14}")
@@ -64,14 +69,21 @@ def digits_id(value: str | int, parameter: str) -> str:
     return text
 
 
-def choice(value: object, allowed: tuple[object, ...], parameter: str) -> None:
-    """``value`` must be one of ``allowed``, and of its type (True and 1.0 equal 1, but
-    would not be sent as "1")."""
-    if not any(type(option) is type(value) and option == value for option in allowed):
-        raise ValidationError(
-            f"{parameter} must be one of {', '.join(map(repr, allowed))}, got {value!r}",
-            parameter=parameter,
-        )
+def choice(value: object, allowed: tuple[T, ...], parameter: str) -> T:
+    """The option of ``allowed`` that ``value`` is, to be sent as the option itself.
+
+    ``value`` must be of the option's type: True and 1.0 equal 1 but are no choice of
+    1; a str subclass (a ``StrEnum``, a ``(str, Enum)`` member) is its text, whose
+    ``str()`` may be another (``"Format.CSV"``).
+    """
+    for option in allowed:
+        same_kind = isinstance(value, type(option)) and not isinstance(value, bool)
+        if (same_kind or type(option) is type(value)) and option == value:
+            return option
+    raise ValidationError(
+        f"{parameter} must be one of {', '.join(map(repr, allowed))}, got {value!r}",
+        parameter=parameter,
+    )
 
 
 def text(value: str | None, parameter: str, *, max_length: int | None = None) -> str | None:
@@ -103,9 +115,9 @@ def encodable(value: str, parameter: str) -> str:
 
 
 def non_empty(value: object, parameter: str, *, max_length: int | None = None) -> str:
-    """A required, non-empty string (an ID the API looks up)."""
-    if not isinstance(value, str) or not value:
-        raise ValidationError(f"{parameter} must be a non-empty string", parameter=parameter)
+    """A required string with something in it (an ID the API looks up; blanks are not)."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError(f"{parameter} must be a non-blank string", parameter=parameter)
     return text(value, parameter, max_length=max_length) or value
 
 
@@ -251,6 +263,16 @@ def positive_number(value: object, parameter: str) -> float:
     return float(value)
 
 
+def seconds(value: object, parameter: str) -> float:
+    """A wait in seconds: a finite number, zero or more (not a bool or a string)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
+        raise ValidationError(
+            f"{parameter} must be a finite number of seconds, 0 or more, got {value!r}",
+            parameter=parameter,
+        )
+    return float(value)
+
+
 def timeout_value(value: object, parameter: str = "timeout") -> None:
     """``None``, an ``httpx.Timeout``, or seconds above zero."""
     if value is not None and not isinstance(value, httpx.Timeout):
@@ -279,15 +301,22 @@ def http_url(value: object, parameter: str = "base_url") -> str:
         url = httpx.URL(value)
     except httpx.InvalidURL as exc:
         raise ValidationError(f"{parameter} is not a URL: {exc}", parameter=parameter) from None
-    if url.scheme not in ("http", "https") or not url.host:
+    # A user, a password or a query may be a secret: refused, and not shown.
+    if url.userinfo:
         raise ValidationError(
-            f"{parameter} must start with http:// or https:// and name a host,"
-            f" like 'https://secure.dialogtech.com'; got {value!r}",
+            f"{parameter} must not hold a user or password (the session's credentials"
+            " authenticate it); the value is not shown",
             parameter=parameter,
         )
     if url.query or url.fragment:
         raise ValidationError(
-            f"{parameter} must not have a query or a fragment, got {value!r}",
+            f"{parameter} must not have a query or a fragment; the value is not shown",
+            parameter=parameter,
+        )
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ValidationError(
+            f"{parameter} must start with http:// or https:// and name a host,"
+            f" like 'https://secure.dialogtech.com'; got {value!r}",
             parameter=parameter,
         )
     return value
@@ -315,3 +344,9 @@ def session_options(
                 f" got {type(value).__name__}",
                 parameter=parameter,
             )
+    connections = limits.max_connections if isinstance(limits, httpx.Limits) else None
+    if connections is not None and connections < 1:
+        raise ValidationError(
+            f"limits.max_connections must be at least 1 (or None: no limit), got {connections}",
+            parameter="limits",
+        )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal, TypeVar
 
+from . import _validate as check
 from ._bulk import split_range
 from ._exceptions import ValidationError
 
@@ -36,11 +37,7 @@ def split(start: D, end: D, window: object, max_windows: int) -> list[tuple[D, D
         ValidationError: ``window`` is not a positive timedelta (whole days for dates)
             or "month", or the range needs more than ``max_windows`` windows.
     """
-    if isinstance(max_windows, bool) or not isinstance(max_windows, int) or max_windows < 1:
-        raise ValidationError(
-            f"max_windows must be a whole number of at least 1, got {max_windows!r}",
-            parameter="max_windows",
-        )
+    check.count(max_windows, "max_windows", minimum=1)
     dates = not isinstance(start, dt.datetime)
     if window == "month":
         windows = _months(start, end)
@@ -92,7 +89,10 @@ def _bound(windows: int, max_windows: int) -> None:
         )
 
 
-def _next_month(day: dt.date) -> dt.date:
+def _next_month(day: dt.date) -> dt.date | None:
+    """The 1st of the month after ``day``'s; None after December of the last year."""
+    if (day.year, day.month) == (dt.MAXYEAR, 12):
+        return None
     return dt.date(day.year + day.month // 12, day.month % 12 + 1, 1)
 
 
@@ -105,6 +105,9 @@ def _months(start: D, end: D) -> list[tuple[D, D]]:
     first = start
     while first <= end:
         after = _next_month(first)
+        if after is None:
+            day_windows.append((first, end))
+            break
         day_windows.append((first, min(after - _DAY, end)))
         first = after
     return day_windows
@@ -116,7 +119,11 @@ def _datetime_months(start: dt.datetime, end: dt.datetime) -> list[tuple[dt.date
     while first <= end:
         # Midnight on the 1st on the wall clock of the range's zone: a month is the
         # account's month, whatever daylight-saving time does in between.
-        after = dt.datetime.combine(_next_month(first.date()), dt.time(), start.tzinfo)
+        month = _next_month(first.date())
+        if month is None:
+            windows.append((first, end))
+            break
+        after = dt.datetime.combine(month, dt.time(), start.tzinfo)
         windows.append((first, min(after - _MICROSECOND, end)))
         first = after
     return windows
