@@ -14,6 +14,7 @@ import functools
 import itertools
 import operator
 import re
+import string
 import typing
 from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
@@ -24,7 +25,7 @@ from zoneinfo import ZoneInfo
 import attrs
 import cattrs
 
-from ._codegen import compiled
+from ._codegen import define
 from ._exceptions import ResponseFormatError
 from ._parsers import Row
 from ._records import DateFormat, LeadStatus
@@ -68,7 +69,7 @@ def snake_case(key: str) -> str:
     return _FIELD_ALIASES.get(name, name)
 
 
-# --- value rules -----------------------------------------------------------------------
+# --- readers: any value of a kind (the cattrs hooks', via ``_optional``) -------------------
 
 
 @functools.lru_cache(maxsize=4096)  # rows close in time share their minute
@@ -114,13 +115,6 @@ def _parse_iso(text: str, zone: dt.tzinfo | None) -> dt.datetime:
     if zone is None:
         return value
     return value.replace(tzinfo=zone) if value.tzinfo is None else value.astimezone(zone)
-
-
-_ZONES: dict[DateFormat, dt.tzinfo | None] = {
-    DateFormat.EASTERN: EASTERN,
-    DateFormat.UTC: dt.timezone.utc,
-    DateFormat.AS_SENT: None,
-}
 
 
 #: Integer and decimal text as the APIs write it: digits, a sign, a point, an exponent.
@@ -203,6 +197,96 @@ def _read_lead_status(value: Any) -> LeadStatus | str:
     return _LEAD_STATUSES.get(text, text)  # a status the API adds later is kept, not fatal
 
 
+def _read_iso(zone: dt.tzinfo | None) -> Callable[[Any], dt.datetime]:
+    return lambda value: _parse_iso(_read_str(value), zone)
+
+
+# --- value kinds: each reader and its generated forms, in one row -------------------------
+
+
+@attrs.frozen
+class _Kind:
+    """One kind of field value, read three ways that must agree (a test holds them to it).
+
+    The generated functions build records without a Python call per value where they
+    can: a hook call is two (``_optional``, the reader), the largest cost of a record.
+    So each kind also has Python source templates, read inline for the common values
+    (text as is, JSON integers, digits, Y/N...) and handing anything else to the hook:
+    None and "", odd values, errors. In them ``v`` is the value, ``c`` a column,
+    ``$text`` tests for non-empty text, ``$slow`` is the hook's result (None for None
+    and "", as said inline since the APIs send many), ``$hook`` the bare hook call and
+    ``$inline`` the kind's ``inline`` form.
+    """
+
+    #: The hook's reader of a value that is neither None nor "": JSON, XML or CSV values.
+    read: Callable[[Any], Any]
+    #: Source reading ``v``, one value from a row of any format.
+    inline: str
+    #: Source reading ``c``, a whole column of text from a CSV table (every value a str);
+    #: a column without empty strings, the usual case, can be taken or mapped whole in C.
+    column: str = "[$inline for v in c]"
+    #: The globals the forms refer to, by name.
+    names: Mapping[str, Any] = attrs.field(factory=dict)
+
+
+def _iso_kind(zone: dt.tzinfo | None, name: str) -> _Kind:
+    """ISO-8601 times in ``zone`` (``_parse_iso``), bound to ``name`` in the source."""
+    # Inline, not _parse_iso: its cache misses on times to the second. Not "Z", which
+    # fromisoformat reads only from Python 3.11: the hook reads it.
+    fresh = "$text and v[-1] != 'Z'"
+    names: dict[str, Any] = {"fromiso": dt.datetime.fromisoformat}
+    if zone is None:
+        return _Kind(_read_iso(zone), f"fromiso(v) if {fresh} else $slow", names=names)
+    aware = (
+        f"d.replace(tzinfo={name}) if (d := fromiso(v)).tzinfo is None else d.astimezone({name})"
+    )
+    return _Kind(_read_iso(zone), f"({aware}) if {fresh} else $slow", names={**names, name: zone})
+
+
+#: Every kind, by its field type, or by the ``DateFormat`` marker of a time field.
+_KINDS: Mapping[Any, _Kind] = MappingProxyType(
+    {
+        str | None: _Kind(
+            _read_str,
+            "v if $text else $slow",
+            column='c if "" not in c else [v or None for v in c]',
+        ),
+        int | None: _Kind(
+            _read_int,
+            "v if v.__class__ is int else int(v) if $text.isdigit() else $slow",
+            column="[int(v) if v.isdigit() else $hook for v in c]",
+        ),
+        Decimal | None: _Kind(  # JSON numbers with a fraction come as Decimal
+            _read_decimal,
+            "v if v.__class__ is Decimal and v.is_finite()"
+            " else text_decimal(v) if $text else $slow",
+            names={"Decimal": Decimal, "text_decimal": _text_decimal},
+        ),
+        bool | None: _Kind(
+            _read_bool,
+            "yes_no[v] if v.__class__ is str and v in yes_no else $slow",
+            names={"yes_no": _YES_NO},
+        ),
+        LeadStatus | str | None: _Kind(
+            _read_lead_status,
+            "statuses.get(v, v) if $text else $slow",
+            names={"statuses": _LEAD_STATUSES},
+        ),
+        DateFormat.CLICK_TO: _Kind(
+            parse_click_to_time,
+            "click(v) if $text else $slow",
+            column='list(map(click, c)) if "" not in c else [click(v) if v else None for v in c]',
+            names={"click": parse_click_to_time},
+        ),
+        DateFormat.EASTERN: _iso_kind(EASTERN, "eastern"),
+        DateFormat.UTC: _iso_kind(dt.timezone.utc, "utc"),
+        DateFormat.AS_SENT: _iso_kind(None, "as_sent"),
+    }
+)
+#: What the generated functions of every kind refer to (no two kinds bind a name apart).
+_KIND_NAMES = {name: value for kind in _KINDS.values() for name, value in kind.names.items()}
+
+
 def _date_format(type_: Any) -> DateFormat | None:
     """The DateFormat marker of ``Annotated[datetime, DateFormat.X] | None``, if any."""
     for arg in typing.get_args(type_):
@@ -213,28 +297,46 @@ def _date_format(type_: Any) -> DateFormat | None:
     return None
 
 
-def _date_hook(type_: Any) -> Callable[[Any, Any], Any]:
-    marker = _date_format(type_)
-    if marker is DateFormat.CLICK_TO:
-        return _optional(parse_click_to_time)
-    zone = _ZONES[marker] if marker is not None else None
-    return _optional(lambda text: _parse_iso(_read_str(text), zone))
+def _kind(type_: Any) -> _Kind | None:
+    """The kind of a field's type, if it has one."""
+    try:
+        return _KINDS.get(_date_format(type_) or type_)
+    except TypeError:  # unhashable: no type of the records
+        return None
+
+
+def _hook(type_: Any) -> Callable[[Any, Any], Any]:
+    """The cattrs hook of a field type of a known kind."""
+    kind = _kind(type_)
+    if kind is None:
+        raise TypeError(f"no value rule for {type_!r}")
+    return _optional(kind.read)
+
+
+def _source(template: str, number: int, **forms: str) -> str:
+    """A kind's ``template`` for field ``number``: its hook and type are ``h<n>``, ``t<n>``."""
+    hook = f"h{number}(v, t{number})"
+    slow = f"(None if v is None or v.__class__ is str and not v else {hook})"
+    text = "v.__class__ is str and v"
+    return f"({string.Template(template).substitute(forms, hook=hook, slow=slow, text=text)})"
+
+
+def _value_expression(number: int, type_: Any) -> str:
+    """Python source turning the value ``v`` of field ``number`` into the field's value."""
+    kind = _kind(type_)
+    return _source("$hook" if kind is None else kind.inline, number)
+
+
+def _text_column_expression(number: int, type_: Any) -> str:
+    """Python source turning column ``c`` of field ``number``, all text (CSV), into values."""
+    kind = _kind(type_)
+    column = "[$hook for v in c]" if kind is None else kind.column
+    return _source(column, number, inline=_value_expression(number, type_))
 
 
 def configure_converter(converter: cattrs.Converter) -> cattrs.Converter:
     """Register every value rule of the records on ``converter`` and return it."""
-    rules: dict[Any, Callable[[Any], Any]] = {
-        str | None: _read_str,
-        int | None: _read_int,
-        Decimal | None: _read_decimal,
-        bool | None: _read_bool,
-        LeadStatus | str | None: _read_lead_status,
-    }
-    for type_, read in rules.items():
-        converter.register_structure_hook_func(
-            functools.partial(operator.eq, type_), _optional(read)
-        )
-    converter.register_structure_hook_factory(lambda t: _date_format(t) is not None, _date_hook)
+    converter.register_structure_hook_factory(lambda t: _kind(t) is not None, _hook)
     converter.register_structure_hook_func(
         lambda t: bool(t == Mapping[str, Any]), lambda value, _type: value
     )
@@ -251,65 +353,6 @@ _drain = collections.deque[Any](maxlen=0).extend
 
 #: Per field of a layout: (API key, field, the converter's hook, the field's type).
 _Reads = tuple[tuple[str, str, Callable[[Any, Any], Any], Any], ...]
-
-
-def _value_expression(number: int, type_: Any) -> str:
-    """Python source turning the value ``v`` of field ``number`` into the field's value.
-
-    The common cases are read inline: text as is, JSON integers and digits as ints,
-    finite JSON decimals, Y/N, lead statuses, dates by their cached parsers. Anything
-    else (None, "", odd values, errors) goes to the converter's hook for the type, and a
-    test holds the two to the same results. Two Python calls fewer a field: LeadFlow
-    JSON went from 0.57 to 0.66-0.68 of ijson.items.
-    """
-    hook = f"h{number}(v, t{number})"
-    # Every rule below reads None and "" as None (``_optional``): said inline, since the
-    # APIs send many (a hook call is two Python calls).
-    slow = f"(None if v is None or v.__class__ is str and not v else {hook})"
-    text = "v.__class__ is str and v"
-    marker = _date_format(type_)
-    if type_ == str | None:
-        return f"(v if {text} else {slow})"
-    if type_ == int | None:
-        return f"(v if v.__class__ is int else int(v) if {text}.isdigit() else {slow})"
-    if type_ == Decimal | None:  # JSON numbers with a fraction come as Decimal
-        return (
-            f"(v if v.__class__ is Decimal and v.is_finite()"
-            f" else text_decimal(v) if {text} else {slow})"
-        )
-    if type_ == bool | None:
-        return f"(yes_no[v] if v.__class__ is str and v in yes_no else {slow})"
-    if type_ == LeadStatus | str | None:
-        return f"(statuses.get(v, v) if {text} else {slow})"
-    if marker is DateFormat.CLICK_TO:
-        return f"(click(v) if {text} else {slow})"
-    if marker is not None:
-        # _parse_iso inline (its cache misses on times to the second): not "Z", which
-        # fromisoformat reads only from Python 3.11; a bad text goes to the hook.
-        fresh = f"{text} and v[-1] != 'Z'"
-        if _ZONES[marker] is None:
-            return f"(fromiso(v) if {fresh} else {slow})"
-        zone = f"z{number}"
-        aware = (
-            f"(d.replace(tzinfo={zone}) if (d := fromiso(v)).tzinfo is None"
-            f" else d.astimezone({zone}))"
-        )
-        return f"({aware} if {fresh} else {slow})"
-    return hook
-
-
-def _text_column_expression(number: int, type_: Any) -> str:
-    """Python source turning column ``c`` of field ``number``, all text (CSV), into values.
-
-    A column without empty strings, the usual case, is taken or mapped whole in C.
-    """
-    if type_ == str | None:
-        return '(c if "" not in c else [v or None for v in c])'
-    if type_ == int | None:
-        return f"[int(v) if v.isdigit() else h{number}(v, t{number}) for v in c]"
-    if _date_format(type_) is DateFormat.CLICK_TO:
-        return '(list(map(click, c)) if "" not in c else [click(v) if v else None for v in c])'
-    return f"[h{number}(v, t{number}) for v in c]"
 
 
 @attrs.define(frozen=True, slots=True)
@@ -332,8 +375,8 @@ def _slot_setters(record_type: type) -> dict[str, Any]:
 
     A frozen attrs ``__init__`` sets each field by ``object.__setattr__``, one Python-level
     call per field. A batch instead sets one field of all its records by ``starmap`` of
-    the slot's member descriptor, a loop that stays in C (0.98 -> about 0.5 us per
-    ClickToRecord).
+    the slot's member descriptor, a loop that stays in C: about half the time of
+    ``__init__`` per ClickToRecord.
     That skips ``__init__``, so the class must have nothing for ``__init__`` to run.
     """
     fields = attrs.fields(record_type)
@@ -470,28 +513,16 @@ class RecordConverter(Generic[T]):
 
     def _namespace(self, reads: _Reads) -> dict[str, Any]:
         """What the compiled functions refer to: the class, hooks and types by number."""
-        namespace: dict[str, Any] = {
-            "cls": self.record_type,
-            "click": parse_click_to_time,
-            "iso": _parse_iso,
-            "fromiso": dt.datetime.fromisoformat,
-            "Decimal": Decimal,
-            "text_decimal": _text_decimal,
-            "yes_no": _YES_NO,
-            "statuses": _LEAD_STATUSES,
-        }
+        namespace: dict[str, Any] = {"cls": self.record_type, **_KIND_NAMES}
         for number, (_key, _field, hook, type_) in enumerate(reads):
             namespace[f"h{number}"] = hook
             namespace[f"t{number}"] = type_
-            marker = _date_format(type_)
-            if marker is not None and marker is not DateFormat.CLICK_TO:
-                namespace[f"z{number}"] = _ZONES[marker]
         return namespace
 
     def _generate(self, reads: _Reads) -> Callable[[Mapping[str, Any]], Any]:
         """Compile one function building a record from one row of this layout."""
         namespace = self._namespace(reads)
-        lines = ["def structure(o):"]
+        lines = []
         arguments = []
         for number, (key, field, _hook, type_) in enumerate(reads):
             lines.append(f"    v = o[{key!r}]")
@@ -502,7 +533,7 @@ class RecordConverter(Generic[T]):
                 arguments.append(f"{field}=o.get({_GATHERED + field!r}, EMPTY)")
         namespace["EMPTY"] = attrs.fields_dict(self.record_type)[_EXTRA].default  # type: ignore[arg-type]
         lines.append(f"    return cls({', '.join(arguments)})")
-        return compiled(lines, namespace, f"<{self.record_type.__name__} structure>")
+        return define("structure", "o", lines, namespace, self.record_type.__qualname__)
 
     def _generate_columns(
         self, keys: tuple[str, ...], reads: _Reads, *, text: bool
@@ -520,10 +551,10 @@ class RecordConverter(Generic[T]):
         )
         columns = ", ".join(f"c{position}" for position in range(len(keys)))
         if text:
-            lines = ["def text_columns(columns):", f"    {columns}, = columns"]
+            lines = [f"    {columns}, = columns"]
         else:
             namespace["get"] = operator.itemgetter(*keys)
-            lines = ["def columns(rows):", f"    {columns}, = zip(*map(get, rows))"]
+            lines = [f"    {columns}, = zip(*map(get, rows))"]
         lines.append("    n = len(c0)")
         # Every value is converted before the first record exists: a bad one leaves none
         # half set.
@@ -546,10 +577,11 @@ class RecordConverter(Generic[T]):
             values.append(name)
         lines.append("    records = list(map(new, repeat(cls, n)))")
         # starmap over zip: zip hands starmap the same argument tuple each time, so no
-        # tuple is made per call as map would (38 -> 25 ns a field).
+        # tuple is made per call as map would (a third less time a field).
         lines += [f"    drain(starmap(set_{name}, zip(records, f_{name})))" for name in values]
         lines.append("    return records")
-        return compiled(lines, namespace, f"<{self.record_type.__name__} columns>")
+        name, parameter = ("text_columns", "columns") if text else ("columns", "rows")
+        return define(name, parameter, lines, namespace, self.record_type.__qualname__)
 
     def _conversion_error(
         self, row: Row, layout: _Layout, index: int, exc: Exception
