@@ -6,17 +6,20 @@ keys sends the batch down the row-by-row path. Both must give the same records.
 
 from __future__ import annotations
 
+import datetime as dt
 import typing
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
+from types import MappingProxyType
+from typing import Annotated, Any
 
 import _fixtures as fx
 import attrs
 import pytest
 
 import dialogtech_async as dta
-from dialogtech_async._convert import CONVERTER, RecordConverter
+from dialogtech_async._convert import _KINDS, CONVERTER, RecordConverter
+from dialogtech_async._records import DateFormat
 from dialogtech_async.parsers import CSVParser, JSONParser, XMLParser
 
 
@@ -173,6 +176,31 @@ _SAMPLES: list[Any] = [
 ]  # fmt: skip
 
 
+def _hook_result(value: Any, type_: Any) -> Any:
+    try:
+        return CONVERTER.structure(value, type_)
+    except (ValueError, TypeError, KeyError, ArithmeticError):
+        return dta.ResponseFormatError
+
+
+def _every_path(converter: RecordConverter[Any], name: str, other: str, value: Any) -> list[Any]:
+    """Field ``name`` read from ``value`` a column at a time, row by row, and (text only)
+    from a CSV table's columns; ResponseFormatError where the path refuses it."""
+    rows = [{name: value, other: None}] * 2
+    odd = {name: value, other: None, "a key the API added later": "x"}
+    batches: list[Any] = [lambda: converter.convert(rows), lambda: converter.convert([*rows, odd])]
+    if isinstance(value, str):
+        table = [(value, value), ("", "")]
+        batches.append(lambda: converter.convert_columns((name, other), table))
+    results = []
+    for batch in batches:
+        try:
+            results.append(getattr(batch()[0], name))
+        except dta.ResponseFormatError:
+            results.append(dta.ResponseFormatError)
+    return results
+
+
 @pytest.mark.parametrize(
     "record", [dta.ClickToRecord, dta.LeadFlowCall, dta.ActiveCall, dta.PbxUserStatus]
 )
@@ -185,15 +213,35 @@ def test_the_generated_value_rules_agree_with_the_hooks(record: type) -> None:
     for name in fields:
         other = next(field for field in fields if field != name)
         for value in _SAMPLES:
-            try:
-                expected: Any = CONVERTER.structure(value, types[name])
-            except (ValueError, TypeError, KeyError, ArithmeticError):
-                expected = dta.ResponseFormatError
-            rows = [{name: value, other: None}] * 2
-            odd = {name: value, other: None, "a key the API added later": "x"}
-            for batch in (rows, [*rows, odd]):  # a column at a time, then row by row
-                try:
-                    got: Any = getattr(converter.convert(batch)[0], name)
-                except dta.ResponseFormatError:
-                    got = dta.ResponseFormatError
+            expected = _hook_result(value, types[name])
+            for got in _every_path(converter, name, other, value):
                 assert (got, type(got)) == (expected, type(expected)), (name, value)
+
+
+def _field_type(kind: Any) -> Any:
+    """The field type of a value kind: ``_KINDS`` keys time fields by their marker."""
+    return Annotated[dt.datetime, kind] | None if isinstance(kind, DateFormat) else kind
+
+
+@pytest.mark.parametrize("kind", list(_KINDS), ids=str)
+def test_every_form_of_every_value_kind_agrees_with_its_hook(kind: Any) -> None:
+    # From the table itself: a kind added there is checked here with no more to write.
+    fields = {
+        "value": attrs.field(type=_field_type(kind), default=None),
+        "other": attrs.field(type=str | None, default=None),
+        "extra": attrs.field(type=Mapping[str, Any], default=MappingProxyType({})),
+    }
+    record = attrs.make_class("Sample", fields, frozen=True, slots=True)
+    converter = RecordConverter(record)
+    for value in _SAMPLES:
+        expected = _hook_result(value, _field_type(kind))
+        for got in _every_path(converter, "value", "other", value):
+            assert (got, type(got)) == (expected, type(expected)), value
+
+
+def test_no_two_value_kinds_bind_one_name_to_two_things() -> None:
+    # The generated functions see every kind's names in one namespace.
+    seen: dict[str, Any] = {}
+    for kind in _KINDS.values():
+        for name, value in kind.names.items():
+            assert seen.setdefault(name, value) is value, name
