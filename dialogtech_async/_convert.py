@@ -1,9 +1,10 @@
 """Conversion rules: raw rows (API keys -> text or JSON values) to typed records.
 
-``configure_converter`` holds every rule about values; ``RecordConverter`` maps the
-API's keys to fields. For each key layout (a CSV header, an XML record's tags) it builds
-one cattrs structuring function, once, so a row costs one dict lookup per field and no
-per-row decisions.
+``_KINDS`` holds every rule about values, each in the forms the paths read it by;
+``configure_converter`` registers their hooks on a cattrs converter. ``RecordConverter``
+maps the API's keys to fields: for each key layout (a CSV header, an XML record's tags)
+it generates the functions building records, once, so a row costs one dict lookup per
+field and no per-row decisions.
 """
 
 from __future__ import annotations
@@ -206,16 +207,14 @@ def _read_iso(zone: dt.tzinfo | None) -> Callable[[Any], dt.datetime]:
 
 @attrs.frozen
 class _Kind:
-    """One kind of field value, read three ways that must agree (a test holds them to it).
+    """One kind of field value and its three ways to be read, which must agree.
 
-    The generated functions build records without a Python call per value where they
-    can: a hook call is two (``_optional``, the reader), the largest cost of a record.
-    So each kind also has Python source templates, read inline for the common values
-    (text as is, JSON integers, digits, Y/N...) and handing anything else to the hook:
-    None and "", odd values, errors. In them ``v`` is the value, ``c`` a column,
-    ``$text`` tests for non-empty text, ``$slow`` is the hook's result (None for None
-    and "", as said inline since the APIs send many), ``$hook`` the bare hook call and
-    ``$inline`` the kind's ``inline`` form.
+    A hook call is two Python calls a value (``_optional``, ``read``), the largest part
+    of a record's cost, so the generated functions read the common values by the source
+    templates ``inline`` and ``column`` and hand the rest (None and "", odd values,
+    errors) to the hook. In them ``$text`` tests ``v`` for non-empty text, ``$slow`` is
+    the hook's result (None and "" said inline: the APIs send many), ``$hook`` the bare
+    hook call and ``$inline`` the kind's inline form. A test reads every kind every way.
     """
 
     #: The hook's reader of a value that is neither None nor "": JSON, XML or CSV values.
