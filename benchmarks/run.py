@@ -134,8 +134,11 @@ async def peer(side: str, fmt: str, url: str) -> int:
                 def __init__(self, chunks: AsyncIterator[str]) -> None:
                     self.read = lambda _size: anext(chunks, "")
 
+            count = 0
             async with client.stream("GET", url) as response:
-                return len([_ async for _ in AsyncDictReader(Text(response.aiter_text()))])
+                async for _ in AsyncDictReader(Text(response.aiter_text())):
+                    count += 1
+            return count
         content = (await client.get(url)).content
     if side == "pandas":
         import pandas
