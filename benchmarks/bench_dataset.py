@@ -42,7 +42,5 @@ def main(quick: bool) -> dict[str, float]:
         parquet = f"read_parquet('{out}/**/*.parquet', hive_partitioning=true)"
         assert duckdb.sql(f"SELECT count(*) FROM {parquet}").fetchall() == [(windows * rows,)]
     one, two = best[1], best[2]
-    print(
-        f"{windows} x {rows:,} rows, partitions/s: 1 worker {one:.2f}, 2 {two:.2f}: {two / one:.2f}x"
-    )
+    print(f"{windows} x {rows:,}; partitions/s: 1 worker {one:.2f}, 2: {two:.2f}, {two / one:.2f}x")
     return {"partitions_per_s_1": one, "partitions_per_s_2": two, "ratio": two / one}
