@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import json
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -30,14 +29,7 @@ AK = "ak-public-1234"
 SK = "sk-secret-5678"
 API_KEY = "apikey-hidden-9012"
 EASTERN = ZoneInfo("America/New_York")
-ENV_VARS = (
-    "DIALOGTECH_ACCESS_KEY",
-    "DIALOGTECH_SECRET_ACCESS_KEY",
-    "DIALOGTECH_API_KEY",
-    "INFINITY_USERNAME",
-    "INFINITY_PASSWORD",
-    "INFINITY_API_KEY",
-)
+pytestmark = pytest.mark.usefixtures("no_credentials_in_env")
 
 # The spec's example bodies, byte for byte (the CSV has no trailing newline).
 SPEC_CSV = read("clickto_report.csv")
@@ -116,18 +108,6 @@ def report_params(start: str = "20170101", end: str = "20170131", **more: str) -
     return legacy_params(
         action="report.clickto", start_date=start, end_date=end, format="csv", **more
     )
-
-
-@pytest.fixture(autouse=True)
-def _no_credentials_in_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ENV_VARS:
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def mock() -> Iterator[respx.MockRouter]:
-    with respx.mock(assert_all_called=False) as router:
-        yield router
 
 
 # --- click-to-call and click-to-VR ---------------------------------------------------------

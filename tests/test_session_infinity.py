@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import zoneinfo
-from collections.abc import Iterator
 from typing import Any
 
 import anyio
@@ -25,14 +24,7 @@ USER = "alice@example.com"
 PASSWORD = "pw-infinity-secret-42"
 API_KEY = "inf-apikey-hidden-77"
 BASIC = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
-ENV_VARS = (
-    "DIALOGTECH_ACCESS_KEY",
-    "DIALOGTECH_SECRET_ACCESS_KEY",
-    "DIALOGTECH_API_KEY",
-    "INFINITY_USERNAME",
-    "INFINITY_PASSWORD",
-    "INFINITY_API_KEY",
-)
+pytestmark = pytest.mark.usefixtures("no_credentials_in_env")
 
 PBX_CALLS = [
     {"state": "ringing", "callRef": "c-1", "srcPhoneNumber": "+441234567890"},
@@ -72,18 +64,6 @@ ADVANCED_ROW: dict[str, Any] = {
     "pt_gclid": "abc123",
     "c_customer": "gold",
 }
-
-
-@pytest.fixture(autouse=True)
-def _no_credentials_in_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ENV_VARS:
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def mock() -> Iterator[respx.MockRouter]:
-    with respx.mock(assert_all_called=False) as router:
-        yield router
 
 
 #: The first page of a row endpoint: Infinity's largest ``limit``.
