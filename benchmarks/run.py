@@ -178,7 +178,7 @@ PEERS = {
 
 def plan(quick: bool) -> tuple[list[tuple[str, str, int, int]], dict[str, tuple[Any, Any]]]:
     """Every (side, format, rows, repeat) to measure, and the ratios wanted of them."""
-    n, big, mid, repeat = (5_000, 20_000, 5_000, 1) if quick else (100_000, 1_000_000, 200_000, 3)
+    n, big, mid, repeat = (5_000, 20_000, 5_000, 1) if quick else (100_000, 1_000_000, 200_000, 2)
     runs, pairs = [], {}
     for fmt in ("csv", "xml", "json"):
         runs += [(side, fmt, n, repeat) for side in ("bare", "memory", "ours")]
