@@ -42,8 +42,8 @@ def types(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Speed and peak memory against the bare parsers and the usual ways, then every
-    benchmarks/bench_*.py section (about 3 minutes; `nox -s bench -- --quick`: under 30 s).
-    Writes benchmarks/results/latest.json and peers.png."""
-    session.install("-e", ".[test,sandbox]", "aiocsv", "pandas", "matplotlib")
+    """Speed and peak memory against the bare parsers and the usual ways, the output
+    writers, bulk, linear time and the dataset (under 3 minutes; `nox -s bench -- --quick`:
+    under 30 s). Writes benchmarks/results/latest.json and peers.png."""
+    session.install("-e", ".[test,cli,arrow,dataset]", "aiocsv", "pandas", "matplotlib")
     session.run("python", "benchmarks/run.py", *session.posargs)

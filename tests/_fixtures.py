@@ -1,8 +1,5 @@
-"""Shared helpers and expected values for the parser and record tests.
-
-Test modules load this file by path (the tests run with ``--import-mode=importlib``)::
-
-    fx = load_fixtures_module()   # see the copy of the loader at the top of each module
+"""Shared helpers and expected values of the tests (``from _fixtures import ...``: the
+tests directory is on pytest's ``pythonpath``).
 
 The expected values below were written from the API documents (the Click-to Report,
 LeadFlow History and Infinity real-time specs), not from the library's output.
@@ -176,6 +173,16 @@ LATIN1_XML_EXTRA_ROW = dict(
         strict=True,
     )
 )
+
+# The error statuses every endpoint maps alike: (status, body, error, message).
+COMMON_ERROR_STATUSES = [
+    (401, b'"auth required"', dta.AuthenticationError, "auth required"),
+    (403, b"access denied", dta.PermissionDeniedError, "access denied"),
+    (404, b"", dta.NotFoundError, "Not Found"),
+    (500, b"", dta.ServerError, "Internal Server Error"),
+    (502, b"", dta.ServerError, "Bad Gateway"),
+    (503, b"", dta.ServerError, "Service Unavailable"),
+]
 
 # --- LeadFlow History (spec/dialogtech-leadflow-history-report.md, "API Response") ----
 

@@ -5,6 +5,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import respx
 
 from dialogtech_async.testing import RunningSandbox
 
@@ -37,3 +38,24 @@ def sandbox(server: RunningSandbox) -> Iterator[RunningSandbox]:
     server.app.reset()
     yield server
     server.app.reset()
+
+
+@pytest.fixture
+def mock() -> Iterator[respx.MockRouter]:
+    """respx in place of the network; modules wanting a default answer override it."""
+    with respx.mock(assert_all_called=False) as router:
+        yield router
+
+
+@pytest.fixture
+def no_credentials_in_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No credentials from the environment, unless the test sets them."""
+    for name in (
+        "DIALOGTECH_ACCESS_KEY",
+        "DIALOGTECH_SECRET_ACCESS_KEY",
+        "DIALOGTECH_API_KEY",
+        "INFINITY_USERNAME",
+        "INFINITY_PASSWORD",
+        "INFINITY_API_KEY",
+    ):
+        monkeypatch.delenv(name, raising=False)

@@ -16,7 +16,7 @@ import logging
 import os
 import socket
 import traceback
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from urllib.parse import quote, quote_plus
 
 import httpx
@@ -112,12 +112,6 @@ def logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
     for name in ("httpx", "httpcore", "dialogtech_async", "respx", "asyncio"):
         caplog.set_level(logging.DEBUG, logger=name)
     return caplog
-
-
-@pytest.fixture
-def mock() -> Iterator[respx.MockRouter]:
-    with respx.mock(assert_all_called=False) as router:
-        yield router
 
 
 @pytest.fixture(params=[PLAIN_SECRET, WEIRD_SECRET], ids=["plain", "url-special"])

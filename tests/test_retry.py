@@ -11,7 +11,6 @@ import datetime as dt
 import email.utils
 import random
 import time
-from collections.abc import Iterator
 
 import anyio
 import httpx
@@ -33,12 +32,6 @@ CSV = CLICK_TO_CSV_HEADER + (
     b'"0001112222","Click to Call","","","On Call Number","Jan 13 2017 10:52 PM","5556667777",'
     b'"9","","","127.0.0.1","ANSWER","ANSWER"'
 )
-
-
-@pytest.fixture
-def mock() -> Iterator[respx.MockRouter]:
-    with respx.mock(assert_all_called=False) as router:
-        yield router
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import json
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,7 +19,7 @@ import httpx
 import pytest
 import respx
 import sniffio
-from _fixtures import fast
+from _fixtures import COMMON_ERROR_STATUSES, fast, read
 
 import dialogtech_async as dta
 
@@ -30,78 +29,11 @@ AK = "ak-public-1234"
 SK = "sk-secret-5678"
 API_KEY = "apikey-hidden-9012"
 EASTERN = ZoneInfo("America/New_York")
-ENV_VARS = (
-    "DIALOGTECH_ACCESS_KEY",
-    "DIALOGTECH_SECRET_ACCESS_KEY",
-    "DIALOGTECH_API_KEY",
-    "INFINITY_USERNAME",
-    "INFINITY_PASSWORD",
-    "INFINITY_API_KEY",
-)
+pytestmark = pytest.mark.usefixtures("no_credentials_in_env")
 
 # The spec's example bodies, byte for byte (the CSV has no trailing newline).
-SPEC_CSV = (
-    b'"Caller ID","Name","Page","Ref","Click Description","Click Date/Time","Number Connected",'
-    b'"Call Duration","Referral Keywords","Referral Domain","IP Address","Call 1 Result",'
-    b'"Call 2 Result"\n'
-    b'"0001112222","Click to Call","","","On Call Number","Jan 13 2017 10:52 PM","5556667777",'
-    b'"9","","","127.0.0.1","ANSWER","ANSWER"\n'
-    b'"0001112222","","","","URL based","Feb 01 2017 3:57 PM","9998887777","1","","",'
-    b'"192.168.1.1","ANSWER","ANSWER"'
-)
-SPEC_XML = """<?xml version='1.0' encoding='iso-8859-1'?>
-<!DOCTYPE data [
-  <!ELEMENT data (record+)>
-  <!ELEMENT record (Caller_ID,Name,Page,Ref,Click_Description,Click_Date_Time,\
-Number_Connected,Call_Duration,Referral_Keywords,Referral_Domain,IP_Address,Call_1_Result,\
-Call_2_Result)>
-   <!ELEMENT Caller_ID (#PCDATA)>
-   <!ELEMENT Name (#PCDATA)>
-   <!ELEMENT Page (#PCDATA)>
-   <!ELEMENT Ref (#PCDATA)>
-   <!ELEMENT Click_Description (#PCDATA)>
-   <!ELEMENT Click_Date_Time (#PCDATA)>
-   <!ELEMENT Number_Connected (#PCDATA)>
-   <!ELEMENT Call_Duration (#PCDATA)>
-   <!ELEMENT Referral_Keywords (#PCDATA)>
-   <!ELEMENT Referral_Domain (#PCDATA)>
-   <!ELEMENT IP_Address (#PCDATA)>
-   <!ELEMENT Call_1_Result (#PCDATA)>
-   <!ELEMENT Call_2_Result (#PCDATA)>
-]>
-<data>
-    <record>
-        <Caller_ID>0001112222</Caller_ID>
-        <Name>Click to Call</Name>
-        <Page></Page>
-        <Ref></Ref>
-        <Click_Description>On Call Number</Click_Description>
-        <Click_Date_Time>Jan 13 2017 10:52 PM</Click_Date_Time>
-        <Number_Connected>5556667777</Number_Connected>
-        <Call_Duration>9</Call_Duration>
-        <Referral_Keywords></Referral_Keywords>
-        <Referral_Domain></Referral_Domain>
-        <IP_Address>127.0.0.1</IP_Address>
-        <Call_1_Result>ANSWER</Call_1_Result>
-        <Call_2_Result>ANSWER</Call_2_Result>
-    </record>
-    <record>
-        <Caller_ID>0001112222</Caller_ID>
-        <Name></Name>
-        <Page></Page>
-        <Ref></Ref>
-        <Click_Description>URL based</Click_Description>
-        <Click_Date_Time>Feb 01 2017 3:57 PM</Click_Date_Time>
-        <Number_Connected>9998887777</Number_Connected>
-        <Call_Duration>1</Call_Duration>
-        <Referral_Keywords></Referral_Keywords>
-        <Referral_Domain></Referral_Domain>
-        <IP_Address>192.168.1.1</IP_Address>
-        <Call_1_Result>ANSWER</Call_1_Result>
-        <Call_2_Result>ANSWER</Call_2_Result>
-    </record>
-</data>
-""".encode("iso-8859-1")
+SPEC_CSV = read("clickto_report.csv")
+SPEC_XML = read("clickto_report.xml") + b"\n"
 XML_HEADERS = {"content-type": "text/xml; charset=iso-8859-1"}
 CSV_HEADERS = {"content-type": "text/csv"}
 
@@ -176,18 +108,6 @@ def report_params(start: str = "20170101", end: str = "20170131", **more: str) -
     return legacy_params(
         action="report.clickto", start_date=start, end_date=end, format="csv", **more
     )
-
-
-@pytest.fixture(autouse=True)
-def _no_credentials_in_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ENV_VARS:
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def mock() -> Iterator[respx.MockRouter]:
-    with respx.mock(assert_all_called=False) as router:
-        yield router
 
 
 # --- click-to-call and click-to-VR ---------------------------------------------------------
@@ -540,12 +460,7 @@ def test_missing_credentials_are_a_validation_error(
     ("status", "body", "error", "message"),
     [
         (400, b'"start_date is invalid"', dta.BadRequestError, "start_date is invalid"),
-        (401, b'"auth required"', dta.AuthenticationError, "auth required"),
-        (403, b"access denied", dta.PermissionDeniedError, "access denied"),
-        (404, b"", dta.NotFoundError, "Not Found"),
-        (500, b"", dta.ServerError, "Internal Server Error"),
-        (502, b"", dta.ServerError, "Bad Gateway"),
-        (503, b"", dta.ServerError, "Service Unavailable"),
+        *COMMON_ERROR_STATUSES,
         (504, b"", dta.ServerError, "Gateway Timeout"),
     ],
 )

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -17,12 +16,6 @@ from dialogtech_async import _infinity
 AK, SK = "ak-public-1234", "sk-secret-5678"
 LEGACY = "https://secure.dialogtech.com/ibp_api.php"
 D1 = dt.date(2024, 1, 1)
-
-
-@pytest.fixture
-def mock() -> Iterator[respx.MockRouter]:
-    with respx.mock(assert_all_called=False) as router:
-        yield router
 
 
 @pytest.mark.parametrize(

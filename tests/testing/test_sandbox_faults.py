@@ -42,17 +42,6 @@ def sandbox() -> Iterator[RunningSandbox]:
         yield running
 
 
-@pytest.fixture(scope="module")
-def client(sandbox: RunningSandbox) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=sandbox.base_url) as c:  # one client: each costs ~40 ms
-        yield c
-
-
-@pytest.fixture(autouse=True)
-def _reset(sandbox: RunningSandbox) -> None:
-    sandbox.app.reset()
-
-
 def report(client: httpx.Client, **params: str) -> httpx.Response:
     return client.get("/ibp_api.php", params={**CSV, **params})
 

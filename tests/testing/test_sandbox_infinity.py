@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from _fixtures import ACTIVE_CALL_ADVANCED_KEYS
 
 from dialogtech_async.testing import (
     SANDBOX_INFINITY_API_KEY,
@@ -24,33 +25,6 @@ ACTIVE_CALLS = "/reports/v2/igrps/123/pbxActiveCalls"
 USER_STATUS = "/reports/v2/igrps/123/pbxUserStatus"
 ACTIVE_CALL = "/reports/v2/igrps/123/activeCall"
 DATETIME = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
-ADVANCED_FIELDS = [
-    "igrp",
-    "igrpName",
-    "vid",
-    "dgrp",
-    "dgrpName",
-    "ch",
-    "chName",
-    "chType",
-    "pub",
-    "campaign",
-    "adGroup",
-    "matchRef",
-    "txr",
-    "srcPhoneNumber",
-    "dialledPhoneNumber",
-    "destPhoneNumber",
-    "triggerDatetime",
-    "landingPageTitle",
-    "pageTitle",
-    "landingHref",
-    "conversionHref",
-    "vref",
-    "callState",
-    "callDuration",
-    "bridgeDuration",
-]
 
 
 @pytest.fixture(scope="module")
@@ -63,17 +37,6 @@ def sandbox() -> Iterator[RunningSandbox]:
 def client(sandbox: RunningSandbox) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=sandbox.base_url, auth=BASIC) as c:  # each costs ~40 ms
         yield c
-
-
-@pytest.fixture(scope="module")
-def plain(sandbox: RunningSandbox) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=sandbox.base_url) as c:
-        yield c
-
-
-@pytest.fixture(autouse=True)
-def _reset(sandbox: RunningSandbox) -> None:
-    sandbox.app.reset()
 
 
 def rows(response: httpx.Response) -> list[dict[str, Any]]:
@@ -145,7 +108,7 @@ def test_active_call_advanced(client: httpx.Client, sandbox: RunningSandbox) -> 
     )
     assert "srcPhoneNumber=%2B441234567890" in (sandbox.app.last_request_target or "")
     [call] = rows(response)
-    assert list(call)[: len(ADVANCED_FIELDS)] == ADVANCED_FIELDS
+    assert tuple(call)[: len(ACTIVE_CALL_ADVANCED_KEYS)] == tuple(ACTIVE_CALL_ADVANCED_KEYS)
     assert call["srcPhoneNumber"] == "+441234567890"
     assert call["igrp"] == 123
     assert DATETIME.fullmatch(call["triggerDatetime"])

@@ -48,17 +48,6 @@ def client(sandbox: RunningSandbox) -> Iterator[httpx.Client]:
         yield c
 
 
-@pytest.fixture(scope="module")
-def plain(sandbox: RunningSandbox) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=sandbox.base_url) as c:
-        yield c
-
-
-@pytest.fixture(autouse=True)
-def _reset(sandbox: RunningSandbox) -> None:
-    sandbox.app.reset()
-
-
 def calls(response: httpx.Response) -> list[dict[str, Any]]:
     assert response.status_code == 200, response.text
     body = json.loads(response.content, parse_float=Decimal)

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from _fixtures import read
 
 from dialogtech_async.testing import (
     CLICK_TO_CSV_FIELDS,
@@ -24,33 +25,9 @@ from dialogtech_async.testing import (
     serve_in_thread,
 )
 
-# Copied from spec/dialogtech-click-to-report.md, byte for byte.
-SPEC_CSV_HEADER = (
-    b'"Caller ID","Name","Page","Ref","Click Description","Click Date/Time","Number Connected",'
-    b'"Call Duration","Referral Keywords","Referral Domain","IP Address","Call 1 Result",'
-    b'"Call 2 Result"'
-)
-SPEC_XML_HEAD = b"""<?xml version='1.0' encoding='iso-8859-1'?>
-<!DOCTYPE data [
-  <!ELEMENT data (record+)>
-  <!ELEMENT record (Caller_ID,Name,Page,Ref,Click_Description,Click_Date_Time,Number_Connected,\
-Call_Duration,Referral_Keywords,Referral_Domain,IP_Address,Call_1_Result,Call_2_Result)>
-   <!ELEMENT Caller_ID (#PCDATA)>
-   <!ELEMENT Name (#PCDATA)>
-   <!ELEMENT Page (#PCDATA)>
-   <!ELEMENT Ref (#PCDATA)>
-   <!ELEMENT Click_Description (#PCDATA)>
-   <!ELEMENT Click_Date_Time (#PCDATA)>
-   <!ELEMENT Number_Connected (#PCDATA)>
-   <!ELEMENT Call_Duration (#PCDATA)>
-   <!ELEMENT Referral_Keywords (#PCDATA)>
-   <!ELEMENT Referral_Domain (#PCDATA)>
-   <!ELEMENT IP_Address (#PCDATA)>
-   <!ELEMENT Call_1_Result (#PCDATA)>
-   <!ELEMENT Call_2_Result (#PCDATA)>
-]>
-<data>
-"""
+# The spec's example bodies (tests/fixtures), up to their first record.
+SPEC_CSV_HEADER = read("clickto_report.csv").split(b"\n", 1)[0]
+SPEC_XML_HEAD = read("clickto_report.xml").split(b"<data>\n", 1)[0] + b"<data>\n"
 INVALID_ACCOUNT = (
     b"<?xml version='1.0' encoding='iso-8859-1'?>\n<response>\n"
     b"    <result>INVALID ACCOUNT</result>\n</response>"
@@ -74,17 +51,6 @@ VR = {**CREDENTIALS, "action": "clickto.vr", "menu_id": "55443322"}
 def sandbox() -> Iterator[RunningSandbox]:
     with serve_in_thread(rows=300) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def client(sandbox: RunningSandbox) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=sandbox.base_url) as c:  # one client: each costs ~40 ms
-        yield c
-
-
-@pytest.fixture(autouse=True)
-def _reset(sandbox: RunningSandbox) -> None:
-    sandbox.app.reset()
 
 
 def get(client: httpx.Client, **params: str | int) -> httpx.Response:
