@@ -33,7 +33,7 @@ from ._records import _EMPTY
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["FORMATS", "Output", "asdict", "open_output", "partial_path"]
+__all__ = ["FORMATS", "Output", "asdict", "check_target", "open_output", "partial_path"]
 
 #: Output formats by file suffix.
 FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv"}
@@ -134,6 +134,18 @@ def create_beside(path: Path) -> tuple[BinaryIO, Path]:
             continue
         return os.fdopen(descriptor, "wb"), temp
     raise FileExistsError(f"no free temporary name beside {path}")
+
+
+def check_target(path: Path, name: str) -> None:
+    """Refuse a file name that cannot be written (before anything is pulled).
+
+    Raises:
+        ValidationError: ``path`` is a directory, or its directory does not exist.
+    """
+    if not path.parent.is_dir():
+        raise ValidationError(f"{name}: no directory {str(path.parent)!r}", parameter=name)
+    if path.is_dir():
+        raise ValidationError(f"{name}: {str(path)!r} is a directory", parameter=name)
 
 
 def partial_path(path: Path) -> Path:
@@ -309,10 +321,7 @@ def open_output(target: str) -> Output:
             f" got {path.name!r}",
             parameter="out",
         )
-    if not path.parent.is_dir():
-        raise ValidationError(f"--out: no directory {str(path.parent)!r}", parameter="out")
-    if path.is_dir():
-        raise ValidationError(f"--out: {target!r} is a directory", parameter="out")
+    check_target(path, "out")
     if kind == "parquet":
         from ._arrow import require_pyarrow
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ._arrow import require_pyarrow
 from ._arrow import schema as arrow_schema
-from ._output import create_beside, partial_path
+from ._output import check_target, create_beside, partial_path
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -89,9 +89,13 @@ async def write_parquet(report: Report[Any] | BulkReport[Any], path: str | os.Pa
     fails or is cancelled, the rows written so far are kept, as a valid Parquet file, under
     ``report.partial.parquet`` (beside ``path``; none if no row came), and the error
     propagates. Needs the ``[arrow]`` extra.
+
+    Raises:
+        ValidationError: ``path`` is a directory, or in a directory that does not exist.
     """
     require_pyarrow()
     path = Path(path)
+    check_target(path, "path")
     record_type = report.record_type
     opened, temp = create_beside(path)
     rows = 0
@@ -105,11 +109,11 @@ async def write_parquet(report: Report[Any] | BulkReport[Any], path: str | os.Pa
                         rows += batch.num_rows
             finally:
                 sink.close()
+        os.replace(temp, path)
     except BaseException:
         if rows:
             os.replace(temp, partial_path(path))
         else:
             os.unlink(temp)
         raise
-    os.replace(temp, path)
     return rows
