@@ -226,16 +226,19 @@ def pull(
     names = [a.name for a in accounts]
     if len(set(names)) != len(names):
         raise ValidationError("account names must be unique", parameter="accounts")
-    if not isinstance(per_account_concurrency, int) or per_account_concurrency < 1:
+    if not _is_count(per_account_concurrency):
         raise ValidationError(
             "per_account_concurrency must be an integer >= 1", parameter="per_account_concurrency"
         )
-    if window % dt.timedelta(days=1):
+    if not isinstance(window, dt.timedelta) or window % dt.timedelta(days=1):
         raise ValidationError("window must be a whole number of days", parameter="window")
-    if not (isinstance(start, dt.date) and isinstance(end, dt.date)) or end < start:
-        raise ValidationError("start and end must be dates, end not before start", parameter="end")
-    if workers is not None and workers < 1:
-        raise ValidationError("workers must be >= 1", parameter="workers")
+    for name, day in (("start", start), ("end", end)):
+        if not isinstance(day, dt.date) or isinstance(day, dt.datetime):
+            raise ValidationError(f"{name} must be a date (a day, no time)", parameter=name)
+    if end < start:
+        raise ValidationError("end must not be before start", parameter="end")
+    if workers is not None and not _is_count(workers):
+        raise ValidationError("workers must be an integer >= 1", parameter="workers")
     root = Path(out)
     days = windows(start, end, window)
     todo: list[Task] = []
@@ -290,6 +293,10 @@ def pull(
         failed=failed,
         failed_file=_write_failed(root / f"report={report}", report, failed),
     )
+
+
+def _is_count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
 def _run(

@@ -285,6 +285,11 @@ def test_keys_never_show_in_reprs_errors_logs_or_failed_json(
         ({"window": dt.timedelta(hours=36)}, "window"),
         ({"end": dt.date(2023, 12, 31)}, "end"),
         ({"per_account_concurrency": 0}, "per_account_concurrency"),
+        ({"per_account_concurrency": True}, "per_account_concurrency"),
+        ({"window": 1}, "window"),
+        ({"start": dt.datetime(2024, 1, 1, 12)}, "start"),
+        ({"end": "2024-01-02"}, "end"),
+        ({"workers": 1.5}, "workers"),
     ],
 )
 def test_bad_arguments_are_refused_before_anything_runs(
