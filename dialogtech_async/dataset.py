@@ -240,6 +240,9 @@ def pull(
     if workers is not None and not _is_count(workers):
         raise ValidationError("workers must be an integer >= 1", parameter="workers")
     root = Path(out)
+    if root.exists() and not root.is_dir():
+        # Else every window would fail on the workers, then the listing of the failures.
+        raise ValidationError(f"out {str(root)!r} is not a directory", parameter="out")
     days = windows(start, end, window)
     todo: list[Task] = []
     skipped: list[Partition] = []

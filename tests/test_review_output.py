@@ -42,3 +42,22 @@ async def test_write_parquet_to_a_directory_is_refused_before_the_pull(
             await dta.write_parquet(report, tmp_path / "calls")
         assert report.records_yielded == 0  # nothing pulled for nothing
     assert sorted(p.name for p in tmp_path.iterdir()) == ["calls"]  # no temporary left
+
+
+def test_a_dataset_out_that_is_a_file_is_refused_before_anything_runs(tmp_path: Path) -> None:
+    from dialogtech_async.dataset import Account, pull
+
+    out = tmp_path / "dataset"
+    out.write_text("mine")
+    with pytest.raises(dta.ValidationError, match="not a directory") as caught:
+        pull(
+            accounts=[Account("acme", "k", "s")],
+            report="click_to_report",
+            start=START,
+            end=END,
+            out=out,
+            scheduler="tcp://127.0.0.1:1",  # never reached
+        )
+    assert caught.value.parameter == "out"
+    assert out.read_text() == "mine"
+
