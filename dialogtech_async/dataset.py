@@ -79,7 +79,8 @@ logger = logging.getLogger("dialogtech_async.dataset")
 #: request is on the network.
 LOCAL_THREADS_PER_WORKER = 2
 #: Characters an account name must not hold: it is a directory name and a Hive value.
-_UNSAFE_NAME = frozenset('/\\=:*?"<>|\0')
+#: ``%``: Hive readers (pyarrow, DuckDB) decode ``%XX`` in a value, so ``a%20b`` reads as ``a b``.
+_UNSAFE_NAME = frozenset('/\\=:*?"<>|%\0')
 
 
 def _check_name(instance: Account, attribute: attrs.Attribute[str], value: str) -> None:
@@ -91,7 +92,7 @@ def _check_name(instance: Account, attribute: attrs.Attribute[str], value: str) 
         or not value.isprintable()
     ):
         raise ValidationError(
-            f"account name {value!r} cannot name a directory (no /, \\, =, :, spaces around)",
+            f"account name {value!r} cannot name a directory (no /, \\, =, :, %, spaces around)",
             parameter="accounts",
         )
 

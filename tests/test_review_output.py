@@ -61,3 +61,11 @@ def test_a_dataset_out_that_is_a_file_is_refused_before_anything_runs(tmp_path: 
     assert caught.value.parameter == "out"
     assert out.read_text() == "mine"
 
+
+@pytest.mark.parametrize("name", ["a%20b", "100%"])
+def test_an_account_name_with_a_percent_sign_is_refused(name: str) -> None:
+    from dialogtech_async.dataset import Account
+
+    # Hive readers (pyarrow, DuckDB) decode %XX in a partition's value: 'a%20b' reads as 'a b'.
+    with pytest.raises(dta.ValidationError, match="account name"):
+        Account(name, "k", "s")
