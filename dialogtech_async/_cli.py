@@ -18,13 +18,12 @@ from collections.abc import Iterator
 from typing import Any
 
 from . import __version__
-from ._arrow import schema as arrow_schema
 from ._bulk import BulkReport
 from ._dataset_cli import add_pull_command, run_pull
 from ._dialogtech import Session
 from ._exceptions import DialogTechError, ValidationError
 from ._infinity import InfinitySession
-from ._output import Output, _Parquet, asdict, open_output
+from ._output import Output, asdict, open_output
 from ._progress import Progress, summary
 from ._records import ClickToRecord, LeadFlowCall, PbxActiveCall, PbxUserStatus
 from ._report import Report
@@ -335,10 +334,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         _check(args, parser)
         if getattr(args, "out", None) is not None:
-            output = open_output(args.out)
             record_type = _RECORD_TYPES[getattr(args, "endpoint", None) or args.command]
-            if isinstance(output, _Parquet):
-                output.schema = arrow_schema(record_type)
+            output = open_output(args.out, record_type)
         with _endpoints(args) as config:
             message = asyncio.run(_run(args, config, output))
     except BrokenPipeError:  # `--out - | head`: the reader has what it wanted

@@ -161,9 +161,13 @@ class Output(ABC):
     #: True when ``write_batch`` takes Arrow batches instead of records.
     arrow = False
 
-    def __init__(self, path: Path | None, stream: BinaryIO | None = None) -> None:
+    def __init__(
+        self, path: Path | None, record_type: type, stream: BinaryIO | None = None
+    ) -> None:
         #: The file written, or None for standard output.
         self.path = path
+        #: The records' type: the columns of a file no record came to.
+        self.record_type = record_type
         #: Records written so far.
         self.count = 0
         self._stream = stream
@@ -240,31 +244,37 @@ class _JSONLines(Output):
 class _CSV(Output):
     """CSV with a header of the field names; mapping fields are JSON text, None empty."""
 
-    def __init__(self, path: Path | None, stream: BinaryIO | None = None) -> None:
-        super().__init__(path, stream)
+    def __init__(
+        self, path: Path | None, record_type: type, stream: BinaryIO | None = None
+    ) -> None:
+        super().__init__(path, record_type, stream)
         self._text: io.TextIOWrapper | None = None
         self._writer: Any = None
+
+    def _start(self) -> Any:
+        """The CSV writer, the header written first (made on first use)."""
+        if self._writer is None:
+            self._text = io.TextIOWrapper(self._file(), encoding="utf-8", newline="")
+            self._writer = csv.writer(self._text)
+            self._writer.writerow(_codec(self.record_type).names)
+        return self._writer
 
     def write(self, records: list[Any]) -> None:
         if not records:
             return
         codec = _codec(type(records[0]))
-        if self._writer is None:
-            self._text = io.TextIOWrapper(self._file(), encoding="utf-8", newline="")
-            self._writer = csv.writer(self._text)
-            self._writer.writerow(codec.names)
+        writer = self._start()
         rows = msgspec.to_builtins(_structs(records, "array"), enc_hook=_plain_mapping)
         for position in codec.mappings:
             for row in rows:
                 row[position] = _ENCODER.encode(row[position]).decode()
-        self._writer.writerows(rows)
+        writer.writerows(rows)
         self.count += len(records)
 
     def _finish(self) -> None:
-        if self._text is None:
-            self._file()
-        else:
-            self._text.flush()
+        self._start()  # no record came: the header alone
+        assert self._text is not None
+        self._text.flush()
 
     def _close(self) -> None:
         if self._text is not None:
@@ -279,14 +289,14 @@ class _Parquet(Output):
 
     arrow = True
 
-    def __init__(self, path: Path | None, stream: BinaryIO | None = None) -> None:
+    def __init__(
+        self, path: Path | None, record_type: type, stream: BinaryIO | None = None
+    ) -> None:
         from ._parquet import ParquetSink
 
-        super().__init__(path, stream)
+        super().__init__(path, record_type, stream)
         self._sink: ParquetSink | None = None
         self._sink_type = ParquetSink
-        #: The rows' schema, for the file of an empty report (set by the caller).
-        self.schema: pa.Schema | None = None
 
     def write_batch(self, batch: pa.RecordBatch) -> None:
         if self._sink is None:
@@ -295,16 +305,17 @@ class _Parquet(Output):
         self.count += batch.num_rows
 
     def _finish(self) -> None:
-        if self._sink is None and self.schema is not None:
-            self._sink = self._sink_type(self._file(), self.schema)  # no rows: still valid
-        if self._sink is not None:
-            self._sink.close()
-        self._file()
+        if self._sink is None:  # no rows: a valid file of the columns
+            from ._arrow import schema
+
+            self._sink = self._sink_type(self._file(), schema(self.record_type))
+        self._sink.close()
 
 
-def open_output(target: str) -> Output:
+def open_output(target: str, record_type: type) -> Output:
     """The output for ``--out``: ``-`` (JSON Lines on standard output) or a file name
-    whose suffix says the format. Nothing is created until records arrive.
+    whose suffix says the format, for records of ``record_type``. Nothing is created
+    until records arrive.
 
     Raises:
         ValidationError: an unknown suffix, or a directory that does not exist.
@@ -312,7 +323,7 @@ def open_output(target: str) -> Output:
     if target == "-":
         import sys
 
-        return _JSONLines(None, sys.stdout.buffer)
+        return _JSONLines(None, record_type, sys.stdout.buffer)
     path = Path(target)
     kind = FORMATS.get(path.suffix.lower())
     if kind is None:
@@ -326,5 +337,5 @@ def open_output(target: str) -> Output:
         from ._arrow import require_pyarrow
 
         require_pyarrow()
-        return _Parquet(path)
-    return _JSONLines(path) if kind == "jsonl" else _CSV(path)
+        return _Parquet(path, record_type)
+    return (_JSONLines if kind == "jsonl" else _CSV)(path, record_type)

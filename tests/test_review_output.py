@@ -32,6 +32,10 @@ def session(server: RunningSandbox) -> dta.Session:
     )
 
 
+def names(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir())
+
+
 async def test_write_parquet_to_a_directory_is_refused_before_the_pull(
     server: RunningSandbox, tmp_path: Path
 ) -> None:
@@ -41,7 +45,7 @@ async def test_write_parquet_to_a_directory_is_refused_before_the_pull(
         with pytest.raises(dta.ValidationError, match="is a directory"):
             await dta.write_parquet(report, tmp_path / "calls")
         assert report.records_yielded == 0  # nothing pulled for nothing
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["calls"]  # no temporary left
+    assert names(tmp_path) == ["calls"]  # no temporary file left
 
 
 def test_a_dataset_out_that_is_a_file_is_refused_before_anything_runs(tmp_path: Path) -> None:
@@ -69,3 +73,15 @@ def test_an_account_name_with_a_percent_sign_is_refused(name: str) -> None:
     # Hive readers (pyarrow, DuckDB) decode %XX in a partition's value: 'a%20b' reads as 'a b'.
     with pytest.raises(dta.ValidationError, match="account name"):
         Account(name, "k", "s")
+
+
+def test_an_empty_report_to_csv_is_its_header_line(tmp_path: Path) -> None:
+    import attrs
+
+    from dialogtech_async._output import open_output
+
+    output = open_output(str(tmp_path / "none.csv"), dta.ClickToRecord)
+    output.commit()
+    # A reader (pandas, DuckDB) takes a header alone as no rows; an empty file it refuses.
+    lines = (tmp_path / "none.csv").read_text(encoding="utf-8").splitlines()
+    assert lines == [",".join(field.name for field in attrs.fields(dta.ClickToRecord))]
