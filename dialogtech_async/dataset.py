@@ -171,7 +171,8 @@ class PullResult:
     written: list[Partition]
     skipped: list[Partition]
     failed: list[FailedPartition]
-    #: Where the failed windows are listed (None when none failed).
+    #: Where the failed windows are listed: this call's, and those of earlier calls for
+    #: other days or accounts, still missing (None when there are none).
     failed_file: str | None = None
 
     @property
@@ -295,7 +296,7 @@ def pull(
         written=sorted(written, key=order),
         skipped=sorted(skipped, key=order),
         failed=failed,
-        failed_file=_write_failed(root / f"report={report}", report, failed),
+        failed_file=_write_failed(root / f"report={report}", report, failed, names, start, end),
     )
 
 
@@ -392,18 +393,47 @@ def _client(scheduler: str | Client | None, workers: int | None) -> Iterator[Cli
             yield client
 
 
-def _write_failed(directory: Path, report: str, failed: list[FailedPartition]) -> str | None:
-    """List ``failed`` in ``directory/_failed.json`` (removed when nothing failed)."""
+def _write_failed(
+    directory: Path,
+    report: str,
+    failed: list[FailedPartition],
+    accounts: list[str],
+    start: dt.date,
+    end: dt.date,
+) -> str | None:
+    """List ``failed`` in ``directory/_failed.json``, with the windows listed there before
+    that this call did not cover (other accounts or days): they are still missing. The
+    file is removed when it would list none."""
     path = directory / FAILED_NAME
-    if not failed:
-        path.unlink(missing_ok=True)  # a resumed run that completed what failed before
-        return None
-    directory.mkdir(parents=True, exist_ok=True)
     entries = [
+        entry
+        for entry in _listed(path)
+        if entry["account"] not in accounts
+        or entry["end"] < str(start)  # ISO dates: in order as text
+        or entry["start"] > str(end)
+    ]
+    entries += [
         {"account": f.account, "start": str(f.start), "end": str(f.end), "error": f.error}
         for f in failed
     ]
+    if not entries:
+        path.unlink(missing_ok=True)  # a resumed run that completed what failed before
+        return None
+    entries.sort(key=lambda entry: (entry["account"], entry["start"]))
+    directory.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{FAILED_NAME}.{uuid.uuid4().hex}.tmp")
     temporary.write_text(json.dumps({"report": report, "failed": entries}, indent=2) + "\n")
     os.replace(temporary, path)
     return str(path)
+
+
+def _listed(path: Path) -> list[dict[str, str]]:
+    """The entries of an earlier ``_failed.json`` (none if it is missing or not ours)."""
+    try:
+        entries = json.loads(path.read_text())["failed"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    keys = {"account", "start", "end", "error"}
+    if not isinstance(entries, list):
+        return []
+    return [e for e in entries if isinstance(e, dict) and e.keys() == keys]

@@ -385,3 +385,20 @@ def test_the_contracts_keywords() -> None:
     assert parameters["scheduler"].default is None
     assert parameters["per_account_concurrency"].default == 4
     assert parameters["base_url"].default is None
+
+
+def test_failed_windows_of_other_days_stay_listed_until_pulled(
+    cluster: LocalCluster, sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    sandbox.app.add_fault(ErrorStatus(503, retry_after=0), action="report.clickto", times=1)
+    first = run(cluster, sandbox, tmp_path, end=days(1), max_retries=0)
+    [failed] = first.failed
+    later = run(cluster, sandbox, tmp_path, start=days(2), end=days(2))  # other days: ok
+    assert later.ok
+    assert later.failed_file == first.failed_file  # day 1 is still missing: still listed
+    listed = json.loads(Path(later.failed_file or "").read_text())["failed"]
+    assert [(e["account"], e["start"]) for e in listed] == [("acme", str(failed.start))]
+    resumed = run(cluster, sandbox, tmp_path, end=days(2))
+    assert resumed.ok
+    assert resumed.failed_file is None
+    assert not Path(first.failed_file or "").exists()
