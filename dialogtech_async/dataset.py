@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from . import _validate as check
 from ._config import DEFAULT_MAX_RETRIES
 from ._dataset import (
     FAILED_NAME,
@@ -228,10 +229,10 @@ def pull(
     names = [a.name for a in accounts]
     if len(set(names)) != len(names):
         raise ValidationError("account names must be unique", parameter="accounts")
-    if not _is_count(per_account_concurrency):
-        raise ValidationError(
-            "per_account_concurrency must be an integer >= 1", parameter="per_account_concurrency"
-        )
+    check.count(per_account_concurrency, "per_account_concurrency", minimum=1)
+    check.count(max_retries, "max_retries", minimum=0)
+    if base_url is not None:  # else every window would fail on the workers, the same way
+        check.http_url(base_url)
     if not isinstance(window, dt.timedelta) or window % dt.timedelta(days=1):
         raise ValidationError("window must be a whole number of days", parameter="window")
     for name, day in (("start", start), ("end", end)):
@@ -239,8 +240,8 @@ def pull(
             raise ValidationError(f"{name} must be a date (a day, no time)", parameter=name)
     if end < start:
         raise ValidationError("end must not be before start", parameter="end")
-    if workers is not None and not _is_count(workers):
-        raise ValidationError("workers must be an integer >= 1", parameter="workers")
+    if workers is not None:
+        check.count(workers, "workers", minimum=1)
     root = Path(out)
     if root.exists() and not root.is_dir():
         # Else every window would fail on the workers, then the listing of the failures.
@@ -298,10 +299,6 @@ def pull(
         failed=failed,
         failed_file=_write_failed(root / f"report={report}", report, failed, names, start, end),
     )
-
-
-def _is_count(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
 def _run(

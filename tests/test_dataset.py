@@ -290,6 +290,8 @@ def test_keys_never_show_in_reprs_errors_logs_or_failed_json(
         ({"start": dt.datetime(2024, 1, 1, 12)}, "start"),
         ({"end": "2024-01-02"}, "end"),
         ({"workers": 1.5}, "workers"),
+        ({"max_retries": -1}, "max_retries"),
+        ({"base_url": "localhost:8000"}, "base_url"),
     ],
 )
 def test_bad_arguments_are_refused_before_anything_runs(
