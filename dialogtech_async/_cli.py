@@ -19,7 +19,7 @@ from typing import Any
 
 from . import __version__
 from ._bulk import BulkReport
-from ._dataset_cli import add_pull_command, run_pull
+from ._dataset_cli import EXIT_INTERRUPTED, add_pull_command, run_pull
 from ._dialogtech import Session
 from ._exceptions import DialogTechError, ValidationError
 from ._infinity import InfinitySession
@@ -28,8 +28,6 @@ from ._progress import Progress, summary
 from ._records import ClickToRecord, LeadFlowCall, PbxActiveCall, PbxUserStatus
 from ._report import Report
 
-#: Exit status after Ctrl-C, as shells report a SIGINT death.
-EXIT_INTERRUPTED = 130
 #: Exit status when standard output's reader goes away, as shells report a SIGPIPE death.
 EXIT_BROKEN_PIPE = 141
 #: Records handed to the writer at once: enough that encoding runs in C for long

@@ -33,6 +33,8 @@ __all__ = ["add_pull_command", "load_accounts", "run_pull"]
 
 EXIT_FAILED_WINDOWS = 1
 EXIT_USAGE = 2
+#: Exit status after Ctrl-C, as shells report a SIGINT death.
+EXIT_INTERRUPTED = 130
 #: ``--report`` spellings: the CLI's short names, the dataset's, and the other commands'.
 _REPORTS = {
     "click-to": "click_to_report",
@@ -227,6 +229,13 @@ def run_pull(args: argparse.Namespace) -> int:
                 workers=args.workers,
                 progress=bar,
             )
+    except KeyboardInterrupt:  # the partitions on disk are whole: a rerun skips them
+        print(
+            f"\ninterrupted: the partitions written are kept in {args.out};"
+            " run the same command again to pull the rest",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
     except (DialogTechError, OSError) as exc:
         if args.debug:
             raise
