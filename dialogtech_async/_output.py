@@ -33,7 +33,7 @@ from ._records import _EMPTY
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["FORMATS", "Output", "asdict", "check_target", "open_output", "partial_path"]
+__all__ = ["FORMATS", "Output", "asdict", "check_target", "keep_partial", "open_output"]
 
 #: Output formats by file suffix.
 FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv"}
@@ -148,9 +148,17 @@ def check_target(path: Path, name: str) -> None:
         raise ValidationError(f"{name}: {str(path)!r} is a directory", parameter=name)
 
 
-def partial_path(path: Path) -> Path:
-    """Where an interrupted write of ``path`` is kept: ``report.partial.jsonl``."""
-    return path.with_name(f"{path.stem}.partial{path.suffix}")
+def keep_partial(temp: Path, path: Path) -> Path:
+    """Move ``temp``, an interrupted write of ``path``, to ``report.partial.jsonl`` beside
+    it and return that name; ``report.partial-2.jsonl`` (and on) when an earlier run's
+    partial file is there, which is never replaced (it may hold other days)."""
+    for number in itertools.count(1):
+        tag = "" if number == 1 else f"-{number}"
+        kept = path.with_name(f"{path.stem}.partial{tag}{path.suffix}")
+        if not kept.exists():
+            os.replace(temp, kept)
+            return kept
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 class Output(ABC):
@@ -203,7 +211,7 @@ class Output(ABC):
 
     def abort(self) -> Path | None:
         """Stop: keep what was written (a valid file of whole records) under
-        ``partial_path(path)`` and return that name; None when nothing was kept."""
+        ``keep_partial``'s name and return it; None when nothing was kept."""
         temp, self._temp = self._temp, None
         if temp is None:
             self._close()
@@ -216,9 +224,7 @@ class Output(ABC):
             temp.unlink(missing_ok=True)
             return None
         assert self.path is not None
-        kept = partial_path(self.path)
-        os.replace(temp, kept)
-        return kept
+        return keep_partial(temp, self.path)
 
     def _close(self) -> None:
         if self._stream is not None:

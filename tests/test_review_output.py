@@ -85,3 +85,16 @@ def test_an_empty_report_to_csv_is_its_header_line(tmp_path: Path) -> None:
     # A reader (pandas, DuckDB) takes a header alone as no rows; an empty file it refuses.
     lines = (tmp_path / "none.csv").read_text(encoding="utf-8").splitlines()
     assert lines == [",".join(field.name for field in attrs.fields(dta.ClickToRecord))]
+
+
+def test_a_second_interrupted_run_keeps_the_first_runs_partial_file(tmp_path: Path) -> None:
+    from dialogtech_async._output import open_output
+
+    record = dta.PbxActiveCall(state="ringing")
+    kept = []
+    for count in (2, 1):  # the second run interrupted sooner, with less
+        output = open_output(str(tmp_path / "calls.jsonl"), dta.PbxActiveCall)
+        output.write([record] * count)
+        kept.append(output.abort())
+    assert kept == [tmp_path / "calls.partial.jsonl", tmp_path / "calls.partial-2.jsonl"]
+    assert [len(path.read_text().splitlines()) for path in kept if path] == [2, 1]
