@@ -187,8 +187,14 @@ class _Bar:
     """Partitions done / total as a rich progress bar on stderr, and the dashboard link."""
 
     def __init__(self) -> None:
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+        try:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+        except ImportError:
+            raise ImportError(
+                "dialogtech-async pull shows its progress with rich:"
+                " pip install 'dialogtech-async[cli]'"
+            ) from None
 
         self.console = Console(stderr=True)
         self.progress = Progress(
@@ -212,8 +218,8 @@ def run_pull(args: argparse.Namespace) -> int:
     """Run ``dialogtech-async pull``; returns the exit status."""
     from .dataset import pull
 
-    bar = _Bar()
     try:
+        bar = _Bar()
         with _target(args) as (accounts, base_url), bar.progress:
             result = pull(
                 accounts=accounts,
@@ -236,7 +242,7 @@ def run_pull(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERRUPTED
-    except (DialogTechError, OSError) as exc:
+    except (DialogTechError, OSError, ImportError) as exc:
         if args.debug:
             raise
         print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
