@@ -39,7 +39,7 @@ import logging
 import os
 import uuid
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -224,6 +224,8 @@ def pull(
     """
     if report not in REPORTS:
         raise ValidationError(f"report must be one of {', '.join(REPORTS)}", parameter="report")
+    # A list of them: a generator would be used up by the checks, and nothing pulled.
+    accounts = list(accounts) if isinstance(accounts, Iterable) else []
     if not accounts or not all(isinstance(a, Account) for a in accounts):
         raise ValidationError("accounts must be a non-empty list of Account", parameter="accounts")
     names = [a.name for a in accounts]

@@ -98,3 +98,21 @@ def test_a_second_interrupted_run_keeps_the_first_runs_partial_file(tmp_path: Pa
         kept.append(output.abort())
     assert kept == [tmp_path / "calls.partial.jsonl", tmp_path / "calls.partial-2.jsonl"]
     assert [len(path.read_text().splitlines()) for path in kept if path] == [2, 1]
+
+
+def test_dataset_accounts_given_as_a_generator_are_all_pulled(
+    server: RunningSandbox, tmp_path: Path
+) -> None:
+    from dialogtech_async.dataset import Account, pull
+
+    keys = (SANDBOX_ACCESS_KEY, SANDBOX_SECRET_ACCESS_KEY)
+    result = pull(
+        accounts=(Account(name, *keys) for name in ("acme", "globex")),  # type: ignore[arg-type]
+        report="click_to_report",
+        start=START,
+        end=START,
+        out=tmp_path,
+        base_url=server.base_url,
+        workers=1,
+    )
+    assert [p.account for p in result.written] == ["acme", "globex"]
