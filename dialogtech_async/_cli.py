@@ -254,8 +254,8 @@ async def _pull(report: Report[Any] | BulkReport[Any], output: Output, progress:
                 async for record in report:
                     pending.append(record)
                     if len(pending) == WRITE_BATCH:
-                        output.write(pending)
-                        pending = []
+                        batch, pending = pending, []  # given once, even if writing fails
+                        output.write(batch)
                         progress.update(report)
             finally:  # Ctrl-C or an error: what was received is written, whole
                 output.write(pending)

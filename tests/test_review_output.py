@@ -116,3 +116,31 @@ def test_dataset_accounts_given_as_a_generator_are_all_pulled(
         workers=1,
     )
     assert [p.account for p in result.written] == ["acme", "globex"]
+
+
+async def test_a_batch_the_output_failed_to_write_is_not_written_again(
+    server: RunningSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+    from typing import Any
+
+    from dialogtech_async import _cli
+    from dialogtech_async._progress import Progress
+
+    class DiskFull:
+        arrow = False
+
+        def __init__(self) -> None:
+            self.given: list[list[Any]] = []
+
+        def write(self, records: list[Any]) -> None:
+            self.given.append(records)
+            if len(self.given) == 1:  # the file may hold part of the batch now
+                raise OSError("No space left on device")
+
+    monkeypatch.setattr(_cli, "WRITE_BATCH", 5)
+    output = DiskFull()
+    async with session(server) as s:
+        with pytest.raises(OSError, match="No space"):
+            await _cli._pull(s.click_to_report(START, END), output, Progress(io.StringIO()))  # type: ignore[arg-type]
+    assert [len(batch) for batch in output.given if batch] == [5]  # not handed out twice
