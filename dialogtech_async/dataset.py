@@ -205,7 +205,8 @@ def pull(
         start: the first day.
         end: the last day (inclusive), not before ``start``.
         window: the days one partition holds (whole days, at least one).
-        out: the dataset's directory, reachable by every worker under this path.
+        out: the dataset's directory, reachable by every worker under this path (a
+            relative one is taken from the caller's working directory).
         scheduler: None for an embedded ``LocalCluster`` (worker processes); a scheduler
             address such as ``"tcp://host:8786"``, or a ``distributed.Client``.
         per_account_concurrency: at most this many requests to one account at once,
@@ -244,7 +245,8 @@ def pull(
         raise ValidationError("end must not be before start", parameter="end")
     if workers is not None:
         check.count(workers, "workers", minimum=1)
-    root = Path(out)
+    # Absolute: a worker process resolves a relative path against its own directory.
+    root = Path(out).absolute()
     if root.exists() and not root.is_dir():
         # Else every window would fail on the workers, then the listing of the failures.
         raise ValidationError(f"out {str(root)!r} is not a directory", parameter="out")

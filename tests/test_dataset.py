@@ -404,3 +404,12 @@ def test_failed_windows_of_other_days_stay_listed_until_pulled(
     assert resumed.ok
     assert resumed.failed_file is None
     assert not Path(first.failed_file or "").exists()
+
+
+def test_a_relative_out_is_the_callers_directory_not_the_workers(
+    cluster: LocalCluster, sandbox: RunningSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # the workers were started elsewhere
+    result = run(cluster, sandbox, Path("dataset"), end=days(1))
+    assert result.ok
+    assert parquet_files(tmp_path / "dataset") == [Path(result.written[0].path)]
