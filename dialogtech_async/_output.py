@@ -13,6 +13,7 @@ when complete, so an existing file is never truncated before the new one is whol
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import itertools
@@ -216,10 +217,13 @@ class Output(ABC):
         if temp is None:
             self._close()
             return None
-        try:
-            self._finish()
-        finally:
-            self._close()
+        # A full disk (or one gone) fails again here: what reached the file is kept as
+        # it is, and the error that stopped the pull is the one reported.
+        with contextlib.suppress(OSError):
+            try:
+                self._finish()
+            finally:
+                self._close()  # closes the file even when its last flush fails
         if not self.count:
             temp.unlink(missing_ok=True)
             return None
@@ -248,46 +252,42 @@ class _JSONLines(Output):
 
 
 class _CSV(Output):
-    """CSV with a header of the field names; mapping fields are JSON text, None empty."""
+    """CSV with a header of the field names; mapping fields are JSON text, None empty.
+
+    Each batch is written as text into a buffer, then to the file as UTF-8 bytes: the
+    file holds no text layer of its own to flush (or fail) when it is closed."""
 
     def __init__(
         self, path: Path | None, record_type: type, stream: BinaryIO | None = None
     ) -> None:
         super().__init__(path, record_type, stream)
-        self._text: io.TextIOWrapper | None = None
-        self._writer: Any = None
+        self._text = io.StringIO()
+        self._writer = csv.writer(self._text)
+        self._header = False
 
-    def _start(self) -> Any:
-        """The CSV writer, the header written first (made on first use)."""
-        if self._writer is None:
-            self._text = io.TextIOWrapper(self._file(), encoding="utf-8", newline="")
-            self._writer = csv.writer(self._text)
+    def _put(self, rows: list[Any]) -> None:
+        """Write ``rows`` after the header (written first, once)."""
+        if not self._header:
+            self._header = True
             self._writer.writerow(_codec(self.record_type).names)
-        return self._writer
+        self._writer.writerows(rows)
+        self._file().write(self._text.getvalue().encode())
+        self._text.seek(0)
+        self._text.truncate()
 
     def write(self, records: list[Any]) -> None:
         if not records:
             return
         codec = _codec(type(records[0]))
-        writer = self._start()
         rows = msgspec.to_builtins(_structs(records, "array"), enc_hook=_plain_mapping)
         for position in codec.mappings:
             for row in rows:
                 row[position] = _ENCODER.encode(row[position]).decode()
-        writer.writerows(rows)
+        self._put(rows)
         self.count += len(records)
 
     def _finish(self) -> None:
-        self._start()  # no record came: the header alone
-        assert self._text is not None
-        self._text.flush()
-
-    def _close(self) -> None:
-        if self._text is not None:
-            self._text.flush()
-            self._text.detach()
-            self._text = None
-        super()._close()
+        self._put([])  # no record came: the header alone
 
 
 class _Parquet(Output):

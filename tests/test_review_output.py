@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import errno
+import io
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -121,9 +124,6 @@ def test_dataset_accounts_given_as_a_generator_are_all_pulled(
 async def test_a_batch_the_output_failed_to_write_is_not_written_again(
     server: RunningSandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import io
-    from typing import Any
-
     from dialogtech_async import _cli
     from dialogtech_async._progress import Progress
 
@@ -144,3 +144,51 @@ async def test_a_batch_the_output_failed_to_write_is_not_written_again(
         with pytest.raises(OSError, match="No space"):
             await _cli._pull(s.click_to_report(START, END), output, Progress(io.StringIO()))  # type: ignore[arg-type]
     assert [len(batch) for batch in output.given if batch] == [5]  # not handed out twice
+
+
+class FullDisk(io.RawIOBase):
+    """A file on a disk with ``room`` bytes left: then ENOSPC, as a full disk answers."""
+
+    def __init__(self, path: Path, room: int) -> None:
+        self._file = open(path, "wb", buffering=0)  # noqa: SIM115 - closed by close()
+        self._room = room
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        if not self._room:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        taken = bytes(data[: self._room])
+        self._room -= len(taken)
+        return self._file.write(taken) or 0
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
+
+
+def fill(output: Any) -> None:
+    """Write batches as the command line does, until the disk is full."""
+    while True:
+        output.write([dta.PbxActiveCall(state="ringing")] * 256)
+
+
+@pytest.mark.parametrize("name", ["calls.csv", "calls.jsonl"])
+def test_a_full_disk_keeps_the_partial_and_says_so_without_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    from dialogtech_async import _output
+
+    def beside(path: Path) -> tuple[io.BufferedWriter, Path]:
+        temp = path.with_name(f".{path.name}.x.tmp")
+        return io.BufferedWriter(FullDisk(temp, room=20_000), buffer_size=4096), temp
+
+    monkeypatch.setattr(_output, "create_beside", beside)
+    output = _output.open_output(str(tmp_path / name), dta.PbxActiveCall)
+    with pytest.raises(OSError, match="No space"):
+        fill(output)
+    kept = output.abort()  # no second error while keeping what reached the disk
+    assert kept == tmp_path / name.replace(".", ".partial.")
+    assert names(tmp_path) == [kept.name]  # no temporary file left
+    assert 0 < kept.stat().st_size <= 20_000
