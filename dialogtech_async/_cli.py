@@ -362,6 +362,8 @@ def _kept(output: Output | None) -> str | None:
     kept = output.abort()
     if output.path is None:
         return f"{output.count:,} records written to standard output"
+    if kept is None and output.count:  # a Parquet file without its footer: unreadable
+        return f"the file could not be finished, its records lost; {output.path} untouched"
     if kept is None:
         return f"nothing written; {output.path} untouched"
     return f"{output.count:,} records written to {kept}"

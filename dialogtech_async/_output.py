@@ -13,7 +13,6 @@ when complete, so an existing file is never truncated before the new one is whol
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import itertools
@@ -217,14 +216,19 @@ class Output(ABC):
         if temp is None:
             self._close()
             return None
-        # A full disk (or one gone) fails again here: what reached the file is kept as
-        # it is, and the error that stopped the pull is the one reported.
-        with contextlib.suppress(OSError):
+        # A full disk (or one gone) fails again here: the error that stopped the pull is
+        # the one reported, and what reached the file is kept as it is, unless it is
+        # Parquet, unreadable without its footer.
+        try:
             try:
                 self._finish()
             finally:
                 self._close()  # closes the file even when its last flush fails
-        if not self.count:
+        except Exception:  # OSError; pyarrow's on a file its writer saw fail
+            whole = False
+        else:
+            whole = True
+        if not self.count or not (whole or not self.arrow):
             temp.unlink(missing_ok=True)
             return None
         assert self.path is not None

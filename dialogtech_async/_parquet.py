@@ -99,6 +99,7 @@ async def write_parquet(report: Report[Any] | BulkReport[Any], path: str | os.Pa
     record_type = report.record_type
     opened, temp = create_beside(path)
     rows = 0
+    readable = False  # the footer is in the file
     try:
         with opened as file:
             sink = ParquetSink(file, arrow_schema(record_type))
@@ -109,9 +110,11 @@ async def write_parquet(report: Report[Any] | BulkReport[Any], path: str | os.Pa
                         rows += batch.num_rows
             finally:
                 sink.close()
+                file.flush()
+                readable = True
         os.replace(temp, path)
     except BaseException:
-        if rows:
+        if rows and readable:
             keep_partial(temp, path)
         else:
             os.unlink(temp)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
+import functools
 import io
 from collections.abc import Iterator
 from pathlib import Path
@@ -192,3 +193,55 @@ def test_a_full_disk_keeps_the_partial_and_says_so_without_a_traceback(
     assert kept == tmp_path / name.replace(".", ".partial.")
     assert names(tmp_path) == [kept.name]  # no temporary file left
     assert 0 < kept.stat().st_size <= 20_000
+
+
+def full_disk_beside(path: Path, room: int = 30_000) -> tuple[io.BufferedWriter, Path]:
+    temp = path.with_name(f".{path.name}.x.tmp")
+    return io.BufferedWriter(FullDisk(temp, room), buffer_size=1024), temp
+
+
+def readable_parquet(directory: Path) -> list[str]:
+    import pyarrow.parquet as pq
+
+    found = []
+    for path in directory.glob("*.parquet"):
+        pq.read_metadata(path)  # raises for a file without its footer
+        found.append(path.name)
+    return found
+
+
+def test_a_full_disk_mid_parquet_keeps_no_unreadable_partial(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dialogtech_async import _output
+    from dialogtech_async._arrow import BatchBuilder
+    from dialogtech_async._convert import RecordConverter
+
+    monkeypatch.setattr(_output, "create_beside", full_disk_beside)
+    monkeypatch.setattr("dialogtech_async._parquet.ROW_GROUP_ROWS", 100)
+    output = _output.open_output(str(tmp_path / "calls.parquet"), dta.PbxActiveCall)
+    rows = [{"state": "ringing", "callRef": f"{i:040d}"} for i in range(2000)]
+    batch = BatchBuilder(RecordConverter(dta.PbxActiveCall)).from_rows(rows)
+    with pytest.raises(OSError, match="No space"):
+        fill_parquet(output, batch)
+    assert output.abort() is None  # a Parquet file without its footer is no file at all
+    assert names(tmp_path) == []
+
+
+def fill_parquet(output: Any, batch: Any) -> None:
+    while True:
+        output.write_batch(batch)
+
+
+async def test_write_parquet_on_a_full_disk_keeps_no_unreadable_partial(
+    server: RunningSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    beside = functools.partial(full_disk_beside, room=3_000)
+    monkeypatch.setattr("dialogtech_async._parquet.create_beside", beside)
+    monkeypatch.setattr("dialogtech_async._parquet.ROW_GROUP_ROWS", 10)
+    async with session(server) as s:
+        with pytest.raises(OSError, match="No space"):
+            await dta.write_parquet(
+                s.click_to_report(START, dt.date(2024, 3, 1)), tmp_path / "r.parquet"
+            )
+    assert readable_parquet(tmp_path) == names(tmp_path)  # every file kept can be read
