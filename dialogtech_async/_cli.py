@@ -18,19 +18,16 @@ from collections.abc import Iterator
 from typing import Any
 
 from . import __version__
-from ._arrow import schema as arrow_schema
 from ._bulk import BulkReport
-from ._dataset_cli import add_pull_command, run_pull
+from ._dataset_cli import EXIT_INTERRUPTED, add_pull_command, run_pull
 from ._dialogtech import Session
 from ._exceptions import DialogTechError, ValidationError
 from ._infinity import InfinitySession
-from ._output import Output, _Parquet, asdict, open_output
+from ._output import Output, asdict, open_output
 from ._progress import Progress, summary
 from ._records import ClickToRecord, LeadFlowCall, PbxActiveCall, PbxUserStatus
 from ._report import Report
 
-#: Exit status after Ctrl-C, as shells report a SIGINT death.
-EXIT_INTERRUPTED = 130
 #: Exit status when standard output's reader goes away, as shells report a SIGPIPE death.
 EXIT_BROKEN_PIPE = 141
 #: Records handed to the writer at once: enough that encoding runs in C for long
@@ -257,8 +254,8 @@ async def _pull(report: Report[Any] | BulkReport[Any], output: Output, progress:
                 async for record in report:
                     pending.append(record)
                     if len(pending) == WRITE_BATCH:
-                        output.write(pending)
-                        pending = []
+                        batch, pending = pending, []  # given once, even if writing fails
+                        output.write(batch)
                         progress.update(report)
             finally:  # Ctrl-C or an error: what was received is written, whole
                 output.write(pending)
@@ -335,10 +332,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         _check(args, parser)
         if getattr(args, "out", None) is not None:
-            output = open_output(args.out)
             record_type = _RECORD_TYPES[getattr(args, "endpoint", None) or args.command]
-            if isinstance(output, _Parquet):
-                output.schema = arrow_schema(record_type)
+            output = open_output(args.out, record_type)
         with _endpoints(args) as config:
             message = asyncio.run(_run(args, config, output))
     except BrokenPipeError:  # `--out - | head`: the reader has what it wanted
@@ -367,6 +362,8 @@ def _kept(output: Output | None) -> str | None:
     kept = output.abort()
     if output.path is None:
         return f"{output.count:,} records written to standard output"
+    if kept is None and output.count:  # a Parquet file without its footer: unreadable
+        return f"the file could not be finished, its records lost; {output.path} untouched"
     if kept is None:
         return f"nothing written; {output.path} untouched"
     return f"{output.count:,} records written to {kept}"

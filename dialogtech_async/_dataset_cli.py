@@ -33,6 +33,8 @@ __all__ = ["add_pull_command", "load_accounts", "run_pull"]
 
 EXIT_FAILED_WINDOWS = 1
 EXIT_USAGE = 2
+#: Exit status after Ctrl-C, as shells report a SIGINT death.
+EXIT_INTERRUPTED = 130
 #: ``--report`` spellings: the CLI's short names, the dataset's, and the other commands'.
 _REPORTS = {
     "click-to": "click_to_report",
@@ -185,8 +187,14 @@ class _Bar:
     """Partitions done / total as a rich progress bar on stderr, and the dashboard link."""
 
     def __init__(self) -> None:
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+        try:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+        except ImportError:
+            raise ImportError(
+                "dialogtech-async pull shows its progress with rich:"
+                " pip install 'dialogtech-async[cli]'"
+            ) from None
 
         self.console = Console(stderr=True)
         self.progress = Progress(
@@ -210,8 +218,8 @@ def run_pull(args: argparse.Namespace) -> int:
     """Run ``dialogtech-async pull``; returns the exit status."""
     from .dataset import pull
 
-    bar = _Bar()
     try:
+        bar = _Bar()
         with _target(args) as (accounts, base_url), bar.progress:
             result = pull(
                 accounts=accounts,
@@ -227,7 +235,14 @@ def run_pull(args: argparse.Namespace) -> int:
                 workers=args.workers,
                 progress=bar,
             )
-    except (DialogTechError, OSError) as exc:
+    except KeyboardInterrupt:  # the partitions on disk are whole: a rerun skips them
+        print(
+            f"\ninterrupted: the partitions written are kept in {args.out};"
+            " run the same command again to pull the rest",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    except (DialogTechError, OSError, ImportError) as exc:
         if args.debug:
             raise
         print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)

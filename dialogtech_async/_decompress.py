@@ -74,8 +74,10 @@ class _Inflate:
                 return  # all input taken, no output pending
 
     def close(self) -> Iterator[bytes]:
-        if self._head:
-            yield from self.feed(b"")  # a body of one byte: let zlib judge it
+        if self._head:  # a body of one byte: too short for a zlib header, raw then
+            head, self._head = self._head, b""
+            self._inflater = zlib.decompressobj(_RAW_DEFLATE)
+            yield from self.feed(head)
         if self._inflater is not None and not self._inflater.eof:
             raise self._error("the compressed body ends early")
 

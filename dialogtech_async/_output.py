@@ -33,7 +33,7 @@ from ._records import _EMPTY
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["FORMATS", "Output", "asdict", "open_output", "partial_path"]
+__all__ = ["FORMATS", "Output", "asdict", "check_target", "keep_partial", "open_output"]
 
 #: Output formats by file suffix.
 FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv"}
@@ -136,9 +136,29 @@ def create_beside(path: Path) -> tuple[BinaryIO, Path]:
     raise FileExistsError(f"no free temporary name beside {path}")
 
 
-def partial_path(path: Path) -> Path:
-    """Where an interrupted write of ``path`` is kept: ``report.partial.jsonl``."""
-    return path.with_name(f"{path.stem}.partial{path.suffix}")
+def check_target(path: Path, name: str) -> None:
+    """Refuse a file name that cannot be written (before anything is pulled).
+
+    Raises:
+        ValidationError: ``path`` is a directory, or its directory does not exist.
+    """
+    if not path.parent.is_dir():
+        raise ValidationError(f"{name}: no directory {str(path.parent)!r}", parameter=name)
+    if path.is_dir():
+        raise ValidationError(f"{name}: {str(path)!r} is a directory", parameter=name)
+
+
+def keep_partial(temp: Path, path: Path) -> Path:
+    """Move ``temp``, an interrupted write of ``path``, to ``report.partial.jsonl`` beside
+    it and return that name; ``report.partial-2.jsonl`` (and on) when an earlier run's
+    partial file is there, which is never replaced (it may hold other days)."""
+    for number in itertools.count(1):
+        tag = "" if number == 1 else f"-{number}"
+        kept = path.with_name(f"{path.stem}.partial{tag}{path.suffix}")
+        if not kept.exists():
+            os.replace(temp, kept)
+            return kept
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 class Output(ABC):
@@ -149,9 +169,13 @@ class Output(ABC):
     #: True when ``write_batch`` takes Arrow batches instead of records.
     arrow = False
 
-    def __init__(self, path: Path | None, stream: BinaryIO | None = None) -> None:
+    def __init__(
+        self, path: Path | None, record_type: type, stream: BinaryIO | None = None
+    ) -> None:
         #: The file written, or None for standard output.
         self.path = path
+        #: The records' type: the columns of a file no record came to.
+        self.record_type = record_type
         #: Records written so far.
         self.count = 0
         self._stream = stream
@@ -187,22 +211,28 @@ class Output(ABC):
 
     def abort(self) -> Path | None:
         """Stop: keep what was written (a valid file of whole records) under
-        ``partial_path(path)`` and return that name; None when nothing was kept."""
+        ``keep_partial``'s name and return it; None when nothing was kept."""
         temp, self._temp = self._temp, None
         if temp is None:
             self._close()
             return None
+        # A full disk (or one gone) fails again here: the error that stopped the pull is
+        # the one reported, and what reached the file is kept as it is, unless it is
+        # Parquet, unreadable without its footer.
         try:
-            self._finish()
-        finally:
-            self._close()
-        if not self.count:
+            try:
+                self._finish()
+            finally:
+                self._close()  # closes the file even when its last flush fails
+        except Exception:  # OSError; pyarrow's on a file its writer saw fail
+            whole = False
+        else:
+            whole = True
+        if not self.count or not (whole or not self.arrow):
             temp.unlink(missing_ok=True)
             return None
         assert self.path is not None
-        kept = partial_path(self.path)
-        os.replace(temp, kept)
-        return kept
+        return keep_partial(temp, self.path)
 
     def _close(self) -> None:
         if self._stream is not None:
@@ -226,40 +256,42 @@ class _JSONLines(Output):
 
 
 class _CSV(Output):
-    """CSV with a header of the field names; mapping fields are JSON text, None empty."""
+    """CSV with a header of the field names; mapping fields are JSON text, None empty.
 
-    def __init__(self, path: Path | None, stream: BinaryIO | None = None) -> None:
-        super().__init__(path, stream)
-        self._text: io.TextIOWrapper | None = None
-        self._writer: Any = None
+    Each batch is written as text into a buffer, then to the file as UTF-8 bytes: the
+    file holds no text layer of its own to flush (or fail) when it is closed."""
+
+    def __init__(
+        self, path: Path | None, record_type: type, stream: BinaryIO | None = None
+    ) -> None:
+        super().__init__(path, record_type, stream)
+        self._text = io.StringIO()
+        self._writer = csv.writer(self._text)
+        self._header = False
+
+    def _put(self, rows: list[Any]) -> None:
+        """Write ``rows`` after the header (written first, once)."""
+        if not self._header:
+            self._header = True
+            self._writer.writerow(_codec(self.record_type).names)
+        self._writer.writerows(rows)
+        self._file().write(self._text.getvalue().encode())
+        self._text.seek(0)
+        self._text.truncate()
 
     def write(self, records: list[Any]) -> None:
         if not records:
             return
         codec = _codec(type(records[0]))
-        if self._writer is None:
-            self._text = io.TextIOWrapper(self._file(), encoding="utf-8", newline="")
-            self._writer = csv.writer(self._text)
-            self._writer.writerow(codec.names)
         rows = msgspec.to_builtins(_structs(records, "array"), enc_hook=_plain_mapping)
         for position in codec.mappings:
             for row in rows:
                 row[position] = _ENCODER.encode(row[position]).decode()
-        self._writer.writerows(rows)
+        self._put(rows)
         self.count += len(records)
 
     def _finish(self) -> None:
-        if self._text is None:
-            self._file()
-        else:
-            self._text.flush()
-
-    def _close(self) -> None:
-        if self._text is not None:
-            self._text.flush()
-            self._text.detach()
-            self._text = None
-        super()._close()
+        self._put([])  # no record came: the header alone
 
 
 class _Parquet(Output):
@@ -267,14 +299,14 @@ class _Parquet(Output):
 
     arrow = True
 
-    def __init__(self, path: Path | None, stream: BinaryIO | None = None) -> None:
+    def __init__(
+        self, path: Path | None, record_type: type, stream: BinaryIO | None = None
+    ) -> None:
         from ._parquet import ParquetSink
 
-        super().__init__(path, stream)
+        super().__init__(path, record_type, stream)
         self._sink: ParquetSink | None = None
         self._sink_type = ParquetSink
-        #: The rows' schema, for the file of an empty report (set by the caller).
-        self.schema: pa.Schema | None = None
 
     def write_batch(self, batch: pa.RecordBatch) -> None:
         if self._sink is None:
@@ -283,16 +315,17 @@ class _Parquet(Output):
         self.count += batch.num_rows
 
     def _finish(self) -> None:
-        if self._sink is None and self.schema is not None:
-            self._sink = self._sink_type(self._file(), self.schema)  # no rows: still valid
-        if self._sink is not None:
-            self._sink.close()
-        self._file()
+        if self._sink is None:  # no rows: a valid file of the columns
+            from ._arrow import schema
+
+            self._sink = self._sink_type(self._file(), schema(self.record_type))
+        self._sink.close()
 
 
-def open_output(target: str) -> Output:
+def open_output(target: str, record_type: type) -> Output:
     """The output for ``--out``: ``-`` (JSON Lines on standard output) or a file name
-    whose suffix says the format. Nothing is created until records arrive.
+    whose suffix says the format, for records of ``record_type``. Nothing is created
+    until records arrive.
 
     Raises:
         ValidationError: an unknown suffix, or a directory that does not exist.
@@ -300,7 +333,7 @@ def open_output(target: str) -> Output:
     if target == "-":
         import sys
 
-        return _JSONLines(None, sys.stdout.buffer)
+        return _JSONLines(None, record_type, sys.stdout.buffer)
     path = Path(target)
     kind = FORMATS.get(path.suffix.lower())
     if kind is None:
@@ -309,13 +342,10 @@ def open_output(target: str) -> Output:
             f" got {path.name!r}",
             parameter="out",
         )
-    if not path.parent.is_dir():
-        raise ValidationError(f"--out: no directory {str(path.parent)!r}", parameter="out")
-    if path.is_dir():
-        raise ValidationError(f"--out: {target!r} is a directory", parameter="out")
+    check_target(path, "out")
     if kind == "parquet":
         from ._arrow import require_pyarrow
 
         require_pyarrow()
-        return _Parquet(path)
-    return _JSONLines(path) if kind == "jsonl" else _CSV(path)
+        return _Parquet(path, record_type)
+    return (_JSONLines if kind == "jsonl" else _CSV)(path, record_type)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ._arrow import require_pyarrow
 from ._arrow import schema as arrow_schema
-from ._output import create_beside, partial_path
+from ._output import check_target, create_beside, keep_partial
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -87,14 +87,19 @@ async def write_parquet(report: Report[Any] | BulkReport[Any], path: str | os.Pa
     The file is written under a temporary name beside ``path`` and renamed to it when the
     report is complete, so an existing file is replaced only by a whole one. If the pull
     fails or is cancelled, the rows written so far are kept, as a valid Parquet file, under
-    ``report.partial.parquet`` (beside ``path``; none if no row came), and the error
-    propagates. Needs the ``[arrow]`` extra.
+    ``report.partial.parquet`` (beside ``path``; none if no row came; ``-2`` and on when
+    an earlier run's is there), and the error propagates. Needs the ``[arrow]`` extra.
+
+    Raises:
+        ValidationError: ``path`` is a directory, or in a directory that does not exist.
     """
     require_pyarrow()
     path = Path(path)
+    check_target(path, "path")
     record_type = report.record_type
     opened, temp = create_beside(path)
     rows = 0
+    readable = False  # the footer is in the file
     try:
         with opened as file:
             sink = ParquetSink(file, arrow_schema(record_type))
@@ -105,11 +110,13 @@ async def write_parquet(report: Report[Any] | BulkReport[Any], path: str | os.Pa
                         rows += batch.num_rows
             finally:
                 sink.close()
+                file.flush()
+                readable = True
+        os.replace(temp, path)
     except BaseException:
-        if rows:
-            os.replace(temp, partial_path(path))
+        if rows and readable:
+            keep_partial(temp, path)
         else:
             os.unlink(temp)
         raise
-    os.replace(temp, path)
     return rows

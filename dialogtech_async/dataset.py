@@ -39,12 +39,13 @@ import logging
 import os
 import uuid
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from . import _validate as check
 from ._config import DEFAULT_MAX_RETRIES
 from ._dataset import (
     FAILED_NAME,
@@ -79,7 +80,8 @@ logger = logging.getLogger("dialogtech_async.dataset")
 #: request is on the network.
 LOCAL_THREADS_PER_WORKER = 2
 #: Characters an account name must not hold: it is a directory name and a Hive value.
-_UNSAFE_NAME = frozenset('/\\=:*?"<>|\0')
+#: ``%``: Hive readers (pyarrow, DuckDB) decode ``%XX`` in a value, so ``a%20b`` reads as ``a b``.
+_UNSAFE_NAME = frozenset('/\\=:*?"<>|%\0')
 
 
 def _check_name(instance: Account, attribute: attrs.Attribute[str], value: str) -> None:
@@ -91,7 +93,7 @@ def _check_name(instance: Account, attribute: attrs.Attribute[str], value: str) 
         or not value.isprintable()
     ):
         raise ValidationError(
-            f"account name {value!r} cannot name a directory (no /, \\, =, :, spaces around)",
+            f"account name {value!r} cannot name a directory (no /, \\, =, :, %, spaces around)",
             parameter="accounts",
         )
 
@@ -170,7 +172,8 @@ class PullResult:
     written: list[Partition]
     skipped: list[Partition]
     failed: list[FailedPartition]
-    #: Where the failed windows are listed (None when none failed).
+    #: Where the failed windows are listed: this call's, and those of earlier calls for
+    #: other days or accounts, still missing (None when there are none).
     failed_file: str | None = None
 
     @property
@@ -202,7 +205,8 @@ def pull(
         start: the first day.
         end: the last day (inclusive), not before ``start``.
         window: the days one partition holds (whole days, at least one).
-        out: the dataset's directory, reachable by every worker under this path.
+        out: the dataset's directory, reachable by every worker under this path (a
+            relative one is taken from the caller's working directory).
         scheduler: None for an embedded ``LocalCluster`` (worker processes); a scheduler
             address such as ``"tcp://host:8786"``, or a ``distributed.Client``.
         per_account_concurrency: at most this many requests to one account at once,
@@ -221,22 +225,31 @@ def pull(
     """
     if report not in REPORTS:
         raise ValidationError(f"report must be one of {', '.join(REPORTS)}", parameter="report")
+    # A list of them: a generator would be used up by the checks, and nothing pulled.
+    accounts = list(accounts) if isinstance(accounts, Iterable) else []
     if not accounts or not all(isinstance(a, Account) for a in accounts):
         raise ValidationError("accounts must be a non-empty list of Account", parameter="accounts")
     names = [a.name for a in accounts]
     if len(set(names)) != len(names):
         raise ValidationError("account names must be unique", parameter="accounts")
-    if not isinstance(per_account_concurrency, int) or per_account_concurrency < 1:
-        raise ValidationError(
-            "per_account_concurrency must be an integer >= 1", parameter="per_account_concurrency"
-        )
-    if window % dt.timedelta(days=1):
+    check.count(per_account_concurrency, "per_account_concurrency", minimum=1)
+    check.count(max_retries, "max_retries", minimum=0)
+    if base_url is not None:  # else every window would fail on the workers, the same way
+        check.http_url(base_url)
+    if not isinstance(window, dt.timedelta) or window % dt.timedelta(days=1):
         raise ValidationError("window must be a whole number of days", parameter="window")
-    if not (isinstance(start, dt.date) and isinstance(end, dt.date)) or end < start:
-        raise ValidationError("start and end must be dates, end not before start", parameter="end")
-    if workers is not None and workers < 1:
-        raise ValidationError("workers must be >= 1", parameter="workers")
-    root = Path(out)
+    for name, day in (("start", start), ("end", end)):
+        if not isinstance(day, dt.date) or isinstance(day, dt.datetime):
+            raise ValidationError(f"{name} must be a date (a day, no time)", parameter=name)
+    if end < start:
+        raise ValidationError("end must not be before start", parameter="end")
+    if workers is not None:
+        check.count(workers, "workers", minimum=1)
+    # Absolute: a worker process resolves a relative path against its own directory.
+    root = Path(out).absolute()
+    if root.exists() and not root.is_dir():
+        # Else every window would fail on the workers, then the listing of the failures.
+        raise ValidationError(f"out {str(root)!r} is not a directory", parameter="out")
     days = windows(start, end, window)
     todo: list[Task] = []
     skipped: list[Partition] = []
@@ -288,7 +301,7 @@ def pull(
         written=sorted(written, key=order),
         skipped=sorted(skipped, key=order),
         failed=failed,
-        failed_file=_write_failed(root / f"report={report}", report, failed),
+        failed_file=_write_failed(root / f"report={report}", report, failed, names, start, end),
     )
 
 
@@ -381,18 +394,47 @@ def _client(scheduler: str | Client | None, workers: int | None) -> Iterator[Cli
             yield client
 
 
-def _write_failed(directory: Path, report: str, failed: list[FailedPartition]) -> str | None:
-    """List ``failed`` in ``directory/_failed.json`` (removed when nothing failed)."""
+def _write_failed(
+    directory: Path,
+    report: str,
+    failed: list[FailedPartition],
+    accounts: list[str],
+    start: dt.date,
+    end: dt.date,
+) -> str | None:
+    """List ``failed`` in ``directory/_failed.json``, with the windows listed there before
+    that this call did not cover (other accounts or days): they are still missing. The
+    file is removed when it would list none."""
     path = directory / FAILED_NAME
-    if not failed:
-        path.unlink(missing_ok=True)  # a resumed run that completed what failed before
-        return None
-    directory.mkdir(parents=True, exist_ok=True)
     entries = [
+        entry
+        for entry in _listed(path)
+        if entry["account"] not in accounts
+        or entry["end"] < str(start)  # ISO dates: in order as text
+        or entry["start"] > str(end)
+    ]
+    entries += [
         {"account": f.account, "start": str(f.start), "end": str(f.end), "error": f.error}
         for f in failed
     ]
+    if not entries:
+        path.unlink(missing_ok=True)  # a resumed run that completed what failed before
+        return None
+    entries.sort(key=lambda entry: (entry["account"], entry["start"]))
+    directory.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{FAILED_NAME}.{uuid.uuid4().hex}.tmp")
     temporary.write_text(json.dumps({"report": report, "failed": entries}, indent=2) + "\n")
     os.replace(temporary, path)
     return str(path)
+
+
+def _listed(path: Path) -> list[dict[str, str]]:
+    """The entries of an earlier ``_failed.json`` (none if it is missing or not ours)."""
+    try:
+        entries = json.loads(path.read_text())["failed"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    keys = {"account", "start", "end", "error"}
+    if not isinstance(entries, list):
+        return []
+    return [e for e in entries if isinstance(e, dict) and e.keys() == keys]

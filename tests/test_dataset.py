@@ -285,6 +285,13 @@ def test_keys_never_show_in_reprs_errors_logs_or_failed_json(
         ({"window": dt.timedelta(hours=36)}, "window"),
         ({"end": dt.date(2023, 12, 31)}, "end"),
         ({"per_account_concurrency": 0}, "per_account_concurrency"),
+        ({"per_account_concurrency": True}, "per_account_concurrency"),
+        ({"window": 1}, "window"),
+        ({"start": dt.datetime(2024, 1, 1, 12)}, "start"),
+        ({"end": "2024-01-02"}, "end"),
+        ({"workers": 1.5}, "workers"),
+        ({"max_retries": -1}, "max_retries"),
+        ({"base_url": "localhost:8000"}, "base_url"),
     ],
 )
 def test_bad_arguments_are_refused_before_anything_runs(
@@ -380,3 +387,29 @@ def test_the_contracts_keywords() -> None:
     assert parameters["scheduler"].default is None
     assert parameters["per_account_concurrency"].default == 4
     assert parameters["base_url"].default is None
+
+
+def test_failed_windows_of_other_days_stay_listed_until_pulled(
+    cluster: LocalCluster, sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    sandbox.app.add_fault(ErrorStatus(503, retry_after=0), action="report.clickto", times=1)
+    first = run(cluster, sandbox, tmp_path, end=days(1), max_retries=0)
+    [failed] = first.failed
+    later = run(cluster, sandbox, tmp_path, start=days(2), end=days(2))  # other days: ok
+    assert later.ok
+    assert later.failed_file == first.failed_file  # day 1 is still missing: still listed
+    listed = json.loads(Path(later.failed_file or "").read_text())["failed"]
+    assert [(e["account"], e["start"]) for e in listed] == [("acme", str(failed.start))]
+    resumed = run(cluster, sandbox, tmp_path, end=days(2))
+    assert resumed.ok
+    assert resumed.failed_file is None
+    assert not Path(first.failed_file or "").exists()
+
+
+def test_a_relative_out_is_the_callers_directory_not_the_workers(
+    cluster: LocalCluster, sandbox: RunningSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # the workers were started elsewhere
+    result = run(cluster, sandbox, Path("dataset"), end=days(1))
+    assert result.ok
+    assert parquet_files(tmp_path / "dataset") == [Path(result.written[0].path)]

@@ -164,3 +164,45 @@ def test_the_progress_bar_shows_the_dashboard_link(capsys: pytest.CaptureFixture
     err = capsys.readouterr().err
     assert "Dask dashboard: http://127.0.0.1:8787/status" in err
     assert "4/4" in err
+
+
+def test_ctrl_c_says_what_is_kept_and_exits_130(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from dialogtech_async import dataset
+
+    def interrupted(**arguments: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(dataset, "pull", interrupted)
+    args = parse(
+        "--report", "click-to", "--start", "2024-01-01", "--end", "2024-01-02",
+        "--out", str(tmp_path), "--sandbox",
+    )  # fmt: skip
+    assert run_pull(args) == 130
+    err = capsys.readouterr().err
+    assert "interrupted" in err
+    assert "run the same command again" in err
+
+
+@pytest.mark.parametrize("missing", ["rich", "distributed"])
+def test_a_missing_extra_is_one_line_naming_it(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    missing: str,
+) -> None:
+    import sys
+
+    if missing == "rich":
+        monkeypatch.setitem(sys.modules, "rich.console", None)
+    else:
+        monkeypatch.setitem(sys.modules, "distributed", None)
+    args = parse(
+        "--report", "click-to", "--start", "2024-01-01", "--end", "2024-01-02",
+        "--out", str(tmp_path), "--sandbox",
+    )  # fmt: skip
+    assert run_pull(args) == 1
+    [line] = capsys.readouterr().err.strip().splitlines()  # no traceback
+    assert line.startswith("error: ImportError:")
+    assert "pip install 'dialogtech-async[" in line

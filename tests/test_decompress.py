@@ -90,6 +90,7 @@ def test_a_bomb_is_handed_out_in_bounded_pieces() -> None:
         ("gzip", gzip.compress(BODY) + b"trailing garbage"),
         ("deflate", b"\x78\x9c not deflate"),
         ("deflate", zlib.compress(BODY) + b"more"),
+        ("deflate", b"x"),  # one byte: not even a header
         ("gzip, gzip", gzip.compress(BODY)),  # only one layer
         ("compress", BODY),
         ("gzip, gzip, gzip, gzip, gzip", BODY),

@@ -72,7 +72,7 @@ def test_utc_times_are_written_with_z() -> None:
 def test_a_file_takes_its_name_only_when_complete(tmp_path: Path) -> None:
     path = tmp_path / "out.jsonl"
     path.write_text("old\n")
-    output = open_output(str(path))
+    output = open_output(str(path), type(CALL))
     output.write([CALL, CALL])
     assert path.read_text() == "old\n"  # still the old one while writing
     output.commit()
@@ -83,7 +83,7 @@ def test_a_file_takes_its_name_only_when_complete(tmp_path: Path) -> None:
 def test_abort_keeps_a_partial_beside_the_untouched_file(tmp_path: Path) -> None:
     path = tmp_path / "out.csv"
     path.write_text("old\n")
-    output = open_output(str(path))
+    output = open_output(str(path), type(CALL))
     output.write([CALL])
     kept = output.abort()
     assert kept == tmp_path / "out.partial.csv"
@@ -92,15 +92,14 @@ def test_abort_keeps_a_partial_beside_the_untouched_file(tmp_path: Path) -> None
 
 
 def test_abort_with_nothing_written_leaves_nothing(tmp_path: Path) -> None:
-    output = open_output(str(tmp_path / "out.jsonl"))
+    output = open_output(str(tmp_path / "out.jsonl"), type(CALL))
     output.write([])
     assert output.abort() is None
     assert list(tmp_path.iterdir()) == []
 
 
 def test_an_empty_report_is_a_valid_empty_parquet_file(tmp_path: Path) -> None:
-    output = open_output(str(tmp_path / "none.parquet"))
-    output.schema = schema(dta.ClickToRecord)  # type: ignore[attr-defined]
+    output = open_output(str(tmp_path / "none.parquet"), dta.ClickToRecord)
     output.commit()
     table = pq.read_table(tmp_path / "none.parquet")
     assert table.num_rows == 0
@@ -110,7 +109,7 @@ def test_an_empty_report_is_a_valid_empty_parquet_file(tmp_path: Path) -> None:
 def test_parquet_row_groups_gather_small_batches(tmp_path: Path) -> None:
     from dialogtech_async import _parquet
 
-    output = open_output(str(tmp_path / "r.parquet"))
+    output = open_output(str(tmp_path / "r.parquet"), dta.PbxActiveCall)
     rows = [{"state": "ringing", "callRef": str(i)} for i in range(10)]
     builder = BatchBuilder(RecordConverter(dta.PbxActiveCall))
     for _ in range(5):
@@ -133,13 +132,13 @@ def test_bad_targets_are_refused_before_anything_is_made(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     with pytest.raises(dta.ValidationError, match=message):
-        open_output(target)
+        open_output(target, type(CALL))
     assert list(tmp_path.iterdir()) == []
 
 
 def test_the_file_gets_the_mode_open_would_give(tmp_path: Path) -> None:
     path = tmp_path / "out.jsonl"
-    output = open_output(str(path))
+    output = open_output(str(path), type(CALL))
     output.write([CALL])
     output.commit()
     umask = os.umask(0)

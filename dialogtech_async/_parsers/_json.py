@@ -377,6 +377,7 @@ class JSONParser(KeepsFaults):
                     break
         finally:  # the records before a fault were read: a fault among them comes first
             self._check_depth(begin, pos, first, depth)
+            self._check_surrogates(begin, pos, first)
         return pos, state
 
     def _batch_from(self, pos: int, short: int) -> int:
@@ -412,6 +413,7 @@ class JSONParser(KeepsFaults):
         self._check_size(start, end)
         self._rows.append(record)
         self._check_depth(start, end, len(self._rows) - 1, depth)
+        self._check_surrogates(start, end, len(self._rows) - 1)
 
     def _value(self, pos: int) -> Generator[int, None, tuple[Any, int, int]]:
         """One whole JSON value from ``pos`` (after whitespace): (value, start, end)."""
@@ -501,6 +503,25 @@ class JSONParser(KeepsFaults):
                     f"JSON nested deeper than max_depth ({self._limits.max_depth})",
                     record_index=self._records + index,
                 )
+
+    def _check_surrogates(self, begin: int, end: int, first: int) -> None:
+        """Refuse the first record among ``_rows[first:]`` holding a lone surrogate
+        (``"\\ud800"``): JSON's grammar allows the escape, but UTF-8 cannot encode it, so
+        no file, Arrow column or request could take the text. Only a stretch of
+        ``_text[begin:end]`` with a ``\\uD...`` escape is walked."""
+        text = self._text
+        if text.find("\\ud", begin, end) < 0 and text.find("\\uD", begin, end) < 0:
+            return
+        rows = self._rows
+        for index in range(first, len(rows)):
+            try:  # a pair (an escaped emoji) is one character: it encodes
+                json.dumps(rows[index], ensure_ascii=False, default=str).encode()
+            except UnicodeEncodeError:
+                del rows[index:]
+                raise ResponseFormatError(
+                    "JSON string holds a lone surrogate escape (not Unicode text)",
+                    record_index=self._records + index,
+                ) from None
 
     def _error(self, message: str, pos: int) -> ResponseFormatError:
         return ResponseFormatError(
