@@ -166,6 +166,8 @@ class BulkReport(PullLifetime[T]):
         ``Report.arrow_batches``); ``records_yielded`` counts rows. Chosen before the
         first record is read (``async with bulk`` is fine)."""
         require_pyarrow()
+        if self._started:
+            self._start_once()  # raises: it is iterated already
         for window in self._windows:  # refused once a window handed out a record
             window.stream.choose_items(*arrow_items(window.stream.converter))
         self._arrow = True

@@ -128,11 +128,12 @@ class Report(PullLifetime[T]):
         await self._stream.aclose(error)
 
     async def _iterate(self, items: Items = "records") -> AsyncGenerator[Any, None]:
-        # Refused once the report is open, which it then stays.
-        if items == "rows":
-            self._stream.choose_items(raw_rows)
-        elif items == "arrow":
-            self._stream.choose_items(*arrow_items(self._stream.converter))
+        if not self._started:  # else _start_once says it is iterated already
+            # Refused once a record was read (then the report stays as it was).
+            if items == "rows":
+                self._stream.choose_items(raw_rows)
+            elif items == "arrow":
+                self._stream.choose_items(*arrow_items(self._stream.converter))
         self._start_once()
         try:
             while (batch := await self._stream.next_batch()) is not None:
