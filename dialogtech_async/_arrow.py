@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import importlib
 import operator
 import typing
 import weakref
@@ -39,11 +40,13 @@ import msgspec
 from ._codegen import compiled
 from ._convert import (
     _PREFIX_FIELDS,
+    CONVERTER,
     RecordConverter,
     _date_format,
     _Layout,
     _text_column_expression,
     _value_expression,
+    snake_case,
 )
 from ._exceptions import DialogTechError, ResponseFormatError
 from ._parsers import CSVParser, Parser, Row
@@ -81,6 +84,13 @@ _ZONE_NAMES = {
     DateFormat.AS_SENT: "UTC",
 }
 _MAPPING_FIELDS = frozenset(("extra", *_PREFIX_FIELDS.values()))
+#: Fields read in C from text: taken as they are, or cast (integers); the rest go by the
+#: converter's rule, once per distinct value.
+_KINDS = {str | None: "str", LeadStatus | str | None: "str", int | None: "int"}
+#: ``_convert``'s integers of text, in RE2's ASCII terms (other digits: the rule reads them).
+_ASCII_INTEGER = r"^-?[0-9]+$"
+#: Key layouts whose plan a builder keeps: a bound on what varying keys can make it hold.
+MAX_PLANS = 256
 _json = msgspec.json.Encoder(enc_hook=lambda value: dict(value))
 #: Each field's values (lists or tuples, one per row), by field name.
 Columns = dict[str, Any]
@@ -153,8 +163,13 @@ class BatchBuilder:
         self._type = converter.record_type
         self.schema = schema(self._type)
         self._names = [f.name for f in attrs.fields(self._type)]
-        hints = typing.get_type_hints(self._type, include_extras=True)
+        self._pc = importlib.import_module("pyarrow.compute")
+        hints = self._hints = typing.get_type_hints(self._type, include_extras=True)
         self._as_sent = {n for n in self._names if _date_format(hints[n]) is DateFormat.AS_SENT}
+        self._null_text = self._pa.scalar(None, self._pa.string())
+        # Per key layout: how its text columns become arrays in C (None: they cannot).
+        self._plans: dict[tuple[str, ...], tuple[tuple[int | None, pa.Field, str, Any], ...] | None] = {}
+        self._not_text: set[tuple[str, ...]] = set()  # layouts whose columns held non-text
         # Per key layout: a function from rows (or text columns) to {field: values}.
         self._rows_fns: dict[tuple[str, ...], Callable[[list[Any]], dict[str, Any]]] = {}
         self._text_fns: dict[tuple[str, ...], Callable[[list[Any]], dict[str, Any]]] = {}
@@ -166,14 +181,106 @@ class BatchBuilder:
         Raises:
             ResponseFormatError: a value that cannot be read, as the converter says it.
         """
+        if rows:
+            keys = tuple(rows[0])
+            width = len(keys)
+            if keys not in self._not_text and all(len(row) == width for row in rows):
+                try:
+                    columns = (
+                        list(zip(*map(operator.itemgetter(*keys), rows)))
+                        if width > 1
+                        else [[row[keys[0]] for row in rows]]
+                    )
+                except KeyError:  # other keys in some row
+                    columns = None
+                if columns is not None:
+                    fast = self._text_batch(keys, columns)
+                    if fast is not None:
+                        return fast
         return self.batch(self.values(rows, first_index), len(rows), first_index)
 
     def from_columns(
         self, keys: tuple[str, ...], columns: list[tuple[str, ...]], first_index: int = 0
     ) -> pa.RecordBatch:
         """The batch of a text table given by columns (CSV), as ``convert_columns`` takes it."""
+        if columns and columns[0]:
+            fast = self._text_batch(keys, columns)
+            if fast is not None:
+                return fast
         values = self.text_values(keys, columns, first_index)
         return self.batch(values, len(columns[0]) if columns else 0, first_index)
+
+    def _text_batch(self, keys: tuple[str, ...], columns: list[Any]) -> pa.RecordBatch | None:
+        """The batch of columns of text in C (pyarrow compute), or None where it cannot
+        be sure to give the typed records' values: a key that is not a field of its own,
+        a column that is not all text, a value a rule refuses or Arrow cannot hold. The
+        caller then takes the converter's way, which says which value of which record.
+
+        Text fields are taken whole, "" made null; integers of ASCII digits are cast;
+        every other value (dates, decimals, Y/N, odd integers) is read by the
+        converter's own rule once per distinct value of the batch (dates and prices
+        repeat), the batch's column then taken from those.
+        """
+        plan = self._plan(keys)
+        if plan is None:
+            return None
+        pa = self._pa
+        n = len(columns[0])
+        arrays = []
+        try:
+            for position, field, kind, type_ in plan:
+                if position is None:
+                    arrays.append(pa.nulls(n, field.type))
+                    continue
+                column = columns[position]
+                try:
+                    text = pa.array(column, pa.string())
+                except pa.ArrowTypeError:  # JSON numbers, booleans: not a text layout
+                    self._not_text.add(keys)
+                    return None
+                if "" in column:
+                    text = self._pc.if_else(self._pc.equal(text, ""), self._null_text, text)
+                arrays.append(self._read_text(text, field, kind, type_))
+        except (pa.ArrowException, ValueError, TypeError, KeyError, ArithmeticError):
+            return None
+        return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
+
+    def _read_text(self, text: pa.Array, field: pa.Field, kind: str, type_: Any) -> pa.Array:
+        """One column of text (nulls for "") as ``field``'s array (see ``_text_batch``)."""
+        pc = self._pc
+        if kind == "str":
+            return text
+        if kind == "int" and pc.all(pc.match_substring_regex(text, _ASCII_INTEGER)).as_py():
+            return text.cast(field.type)
+        encoded = text.dictionary_encode()
+        read = CONVERTER.get_structure_hook(type_)
+        values = [read(value, type_) for value in encoded.dictionary.to_pylist()]
+        return self._pa.array(values, field.type).take(encoded.indices)
+
+    def _plan(self, keys: tuple[str, ...]) -> tuple[tuple[int | None, pa.Field, str, Any], ...] | None:
+        """Per field of the schema: its column in ``keys`` (None: absent, all null), its
+        kind ("str", "int" or "rule") and its type; None when a key is not a field of its
+        own (extra, prefixed, repeated keys: the converter gathers those)."""
+        if keys in self._plans:
+            return self._plans[keys]
+        positions: dict[str, int] = {}
+        plan: tuple[tuple[int | None, pa.Field, str, Any], ...] | None = None
+        for position, key in enumerate(keys):
+            name = snake_case(key)
+            if name not in self._hints or name in _MAPPING_FIELDS or name in positions:
+                break
+            positions[name] = position
+        else:
+            if not self._as_sent & positions.keys():
+                plan = tuple(
+                    (positions.get(f.name), f, _KINDS.get(self._hints[f.name], "rule"),
+                     self._hints[f.name])
+                    for f in self.schema
+                )
+        if len(self._plans) >= MAX_PLANS:
+            self._plans.clear()
+        self._plans[keys] = plan
+        return plan
 
     def values(self, rows: list[Row], first_index: int = 0) -> Columns:
         """Each field's values (``Columns``) for ``rows``, as the typed records hold them."""
@@ -231,6 +338,10 @@ class BatchBuilder:
             except pa.ArrowInvalid:
                 raise self._unfit(field, column, first_index) from None
         return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
+
+    def concat(self, batches: list[pa.RecordBatch]) -> pa.RecordBatch:
+        """One batch of the rows of ``batches``, in order."""
+        return self._pa.concat_batches(batches)
 
     def _unfit(self, field: pa.Field, column: list[Any], first_index: int) -> ResponseFormatError:
         """The error for a value its Arrow type cannot hold exactly (decimal places)."""
@@ -320,7 +431,7 @@ class ArrowDecoder:
         self._builder = builder
         self._converted = 0  # rows whose values were read (pending or handed out)
         self._delivered = 0
-        self._pending: Columns = {}
+        self._pending: list[pa.RecordBatch] = []
         self._fault: DialogTechError | None = None
         if isinstance(parser, CSVParser):
             self._parser: CSVParser | None = parser
@@ -353,48 +464,31 @@ class ArrowDecoder:
         return self._take()
 
     def _add(self, rows: list[Any]) -> None:
-        """Read the values of ``rows``; on a bad value, keep those of the rows before it."""
+        """Make the batch of ``rows``; on a bad value, keep that of the rows before it."""
         if not rows:
             return
         try:
-            values = self._values(rows)
+            batch = self._batch(rows)
         except ResponseFormatError as exc:
             good = None if exc.record_index is None else exc.record_index - self._converted
-            if good and good > 0:
-                self._extend(self._values(rows[:good]), good)
+            if good and 0 < good < len(rows):
+                self._add(rows[:good])  # raises an error of a row before, if one has one
             raise
-        self._extend(values, len(rows))
+        self._pending.append(batch)
+        self._converted += batch.num_rows
 
-    def _values(self, rows: list[Any]) -> Columns:
+    def _batch(self, rows: list[Any]) -> pa.RecordBatch:
         if self._parser is not None:
             keys = tuple(self._parser.fieldnames or ())
             columns = list(zip(*rows, strict=True))
-            return self._builder.text_values(keys, columns, self._converted)
-        return self._builder.values(rows, self._converted)
-
-    def _extend(self, values: Columns, n: int) -> None:
-        pending = self._pending
-        if not pending:
-            self._pending = {name: list(column) for name, column in values.items()}
-        else:
-            for name, column in values.items():
-                pending[name] += column
-        self._converted += n
+            return self._builder.from_columns(keys, columns, self._converted)
+        return self._builder.from_rows(rows, self._converted)
 
     def _take(self) -> list[pa.RecordBatch]:
-        values, self._pending = self._pending, {}
-        n = self._converted - self._delivered
-        if not n:
+        pending, self._pending = self._pending, []
+        if not pending:
             return []
-        try:
-            batch = self._builder.batch(values, n, self._delivered)
-        except ResponseFormatError as exc:  # a value its Arrow type cannot hold
-            self._fault = exc
-            good = None if exc.record_index is None else exc.record_index - self._delivered
-            if not good or good < 0:
-                raise
-            values = {name: column[:good] for name, column in values.items()}
-            batch = self._builder.batch(values, good, self._delivered)
+        batch = pending[0] if len(pending) == 1 else self._builder.concat(pending)
         self._delivered += batch.num_rows
         return [batch]
 
