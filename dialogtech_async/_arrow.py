@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import msgspec
 
+from ._arrow_csv import CSVTables, csv_tables, text_columns
 from ._codegen import compiled
 from ._convert import (
     _PREFIX_FIELDS,
@@ -89,6 +90,13 @@ _MAPPING_FIELDS = frozenset(("extra", *_PREFIX_FIELDS.values()))
 _KINDS = {str | None: "str", LeadStatus | str | None: "str", int | None: "int"}
 #: ``_convert``'s integers of text, in RE2's ASCII terms (other digits: the rule reads them).
 _ASCII_INTEGER = r"^-?[0-9]+$"
+#: The click-to times ``_convert`` reads, written the API's way ("Jan 13 2017 10:52 PM"):
+#: other spacing, case or digits go by the rule.
+_CLICK_TO_TIME = (
+    r"^(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [0-9]{1,2} [1-9][0-9]{3}"
+    r" (0?[1-9]|1[0-2]):[0-5][0-9] (AM|PM)$"
+)
+_CLICK_TO_FORMAT = "%b %d %Y %I:%M %p"
 #: Key layouts whose plan a builder keeps: a bound on what varying keys can make it hold.
 MAX_PLANS = 256
 _json = msgspec.json.Encoder(enc_hook=lambda value: dict(value))
@@ -138,6 +146,13 @@ def schema(record_type: type) -> pa.Schema:
         found = pa.schema([pa.field(f.name, _arrow_type(f.name, hints[f.name])) for f in fields])
         _schemas[record_type] = found
     return found
+
+
+def _kind(type_: Any) -> str:
+    """How a field of ``type_`` is read from text by ``BatchBuilder._read_text``."""
+    if _date_format(type_) is DateFormat.CLICK_TO:
+        return "click"
+    return _KINDS.get(type_, "rule")
 
 
 def _json_text(values: list[Any]) -> list[str | None]:
@@ -210,6 +225,11 @@ class BatchBuilder:
         values = self.text_values(keys, columns, first_index)
         return self.batch(values, len(columns[0]) if columns else 0, first_index)
 
+    def from_arrow_text(self, keys: tuple[str, ...], columns: list[pa.Array]) -> pa.RecordBatch | None:
+        """The batch of a text table read by Arrow (``columns[i]`` holds ``keys[i]``'s
+        values), or None when the converter must read its values (see ``_text_batch``)."""
+        return self._text_batch(keys, columns) if columns and len(columns[0]) else None
+
     def _text_batch(self, keys: tuple[str, ...], columns: list[Any]) -> pa.RecordBatch | None:
         """The batch of columns of text in C (pyarrow compute), or None where it cannot
         be sure to give the typed records' values: a key that is not a field of its own,
@@ -233,13 +253,16 @@ class BatchBuilder:
                     arrays.append(pa.nulls(n, field.type))
                     continue
                 column = columns[position]
-                try:
-                    text = pa.array(column, pa.string())
-                except pa.ArrowTypeError:  # JSON numbers, booleans: not a text layout
-                    self._not_text.add(keys)
-                    return None
-                if "" in column:
-                    text = self._pc.if_else(self._pc.equal(text, ""), self._null_text, text)
+                if isinstance(column, pa.Array):  # read by Arrow's CSV reader, "" as null
+                    text = column
+                else:
+                    try:
+                        text = pa.array(column, pa.string())
+                    except pa.ArrowTypeError:  # JSON numbers, booleans: not a text layout
+                        self._not_text.add(keys)
+                        return None
+                    if "" in column:
+                        text = self._pc.if_else(self._pc.equal(text, ""), self._null_text, text)
                 arrays.append(self._read_text(text, field, kind, type_))
         except (pa.ArrowException, ValueError, TypeError, KeyError, ArithmeticError):
             return None
@@ -253,9 +276,28 @@ class BatchBuilder:
         if kind == "int" and pc.all(pc.match_substring_regex(text, _ASCII_INTEGER)).as_py():
             return text.cast(field.type)
         encoded = text.dictionary_encode()
-        read = CONVERTER.get_structure_hook(type_)
-        values = [read(value, type_) for value in encoded.dictionary.to_pylist()]
-        return self._pa.array(values, field.type).take(encoded.indices)
+        distinct = encoded.dictionary
+        values = self._click_times(distinct) if kind == "click" else None
+        if values is None:
+            read = CONVERTER.get_structure_hook(type_)
+            values = self._pa.array([read(v, type_) for v in distinct.to_pylist()], field.type)
+        return values.take(encoded.indices)
+
+    def _click_times(self, text: pa.Array) -> pa.Array | None:
+        """Click-to times written the API's way, read in C; None if any is not."""
+        pc = self._pc
+        if not pc.all(pc.match_substring_regex(text, _CLICK_TO_TIME)).as_py():
+            return None
+        try:
+            times = pc.strptime(text, format=_CLICK_TO_FORMAT, unit="us")
+        except self._pa.ArrowInvalid:  # "Jan 00 ...": the rule says what is wrong
+            return None
+        # strptime moves "Feb 30" on to March, which the rule refuses: the month written
+        # back must be the one read.
+        month = pc.utf8_slice_codeunits(text, 0, 3)
+        if not pc.all(pc.equal(pc.strftime(times, "%b"), month)).as_py():
+            return None
+        return times
 
     def _plan(self, keys: tuple[str, ...]) -> tuple[tuple[int | None, pa.Field, str, Any], ...] | None:
         """Per field of the schema: its column in ``keys`` (None: absent, all null), its
@@ -273,8 +315,7 @@ class BatchBuilder:
         else:
             if not self._as_sent & positions.keys():
                 plan = tuple(
-                    (positions.get(f.name), f, _KINDS.get(self._hints[f.name], "rule"),
-                     self._hints[f.name])
+                    (positions.get(f.name), f, _kind(self._hints[f.name]), self._hints[f.name])
                     for f in self.schema
                 )
         if len(self._plans) >= MAX_PLANS:
@@ -433,6 +474,7 @@ class ArrowDecoder:
         self._delivered = 0
         self._pending: list[pa.RecordBatch] = []
         self._fault: DialogTechError | None = None
+        self._tables: CSVTables | None = None  # Arrow's reader, once the header is known
         if isinstance(parser, CSVParser):
             self._parser: CSVParser | None = parser
             self._read: Callable[..., list[Any]] = parser.feed_values
@@ -453,7 +495,7 @@ class ArrowDecoder:
         if self._fault is not None:
             raise self._fault
         try:
-            self._add(read(*data))
+            self._add(self._read_rows(read, *data))
         except DialogTechError as exc:
             self._fault = exc
             if self._converted == self._delivered:
@@ -462,6 +504,30 @@ class ArrowDecoder:
         if data and self._converted - self._delivered < BATCH_ROWS:
             return []
         return self._take()
+
+    def _read_rows(self, read: Callable[..., list[Any]], *data: bytes) -> list[Any]:
+        """The parser's rows of ``data``; those Arrow's CSV reader read are made into a
+        batch here, or, when its columns cannot be taken as they are, returned as rows."""
+        parser = self._parser
+        if parser is not None and self._tables is None and parser.fieldnames is not None:
+            self._tables = csv_tables(len(parser.fieldnames))
+            if self._tables is not None:
+                parser.take_records_with(self._tables)
+        try:
+            rows = read(*data)
+        finally:
+            tables = self._tables.take() if self._tables is not None else []
+        if not tables or not rows:
+            return rows
+        assert parser is not None
+        keys = tuple(parser.fieldnames or ())
+        columns = text_columns(tables)
+        batch = self._builder.from_arrow_text(keys, columns)
+        if batch is None:  # a value the fast path cannot take: the converter says which
+            return [list(row) for row in zip(*(column.to_pylist() for column in columns))]
+        self._pending.append(batch)
+        self._converted += batch.num_rows
+        return []
 
     def _add(self, rows: list[Any]) -> None:
         """Make the batch of ``rows``; on a bad value, keep that of the rows before it."""
