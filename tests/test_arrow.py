@@ -247,10 +247,12 @@ async def test_a_bad_value_mid_report_comes_after_the_good_rows(
 
     body = b'"Caller ID","Call Duration"\n"1","5"\n"2","6"\n"3","x"\n'
     decoder = ArrowDecoder(CSVParser(), BatchBuilder(RecordConverter(dta.ClickToRecord)))
-    (batch,) = decoder.feed(body)
+    assert decoder.feed(body) == []  # gathered: less than GATHER_BYTES
+    (batch,) = decoder.close()
     assert batch.column("call_duration").to_pylist() == [5, 6]
-    with pytest.raises(dta.ResponseFormatError, match="call_duration"):
+    with pytest.raises(dta.ResponseFormatError, match="call_duration") as caught:
         decoder.close()
+    assert caught.value.record_index == 2
 
 
 # --- without pyarrow -------------------------------------------------------------------
