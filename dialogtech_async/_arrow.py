@@ -50,6 +50,7 @@ from ._convert import (
     snake_case,
 )
 from ._exceptions import DialogTechError, ResponseFormatError
+from ._legacy import UTF8_CP1252
 from ._parsers import CSVParser, Parser, Row
 from ._records import DateFormat, LeadStatus
 
@@ -531,7 +532,10 @@ class ArrowDecoder:
         batch here, or, when its columns cannot be taken as they are, returned as rows."""
         parser = self._parser
         if parser is not None and self._tables is None and parser.fieldnames is not None:
-            self._tables = csv_tables(len(parser.fieldnames))
+            # UTF-8 bodies only; Arrow's reader refuses bytes that are not UTF-8, which
+            # the parser then reads (UTF8_CP1252: as cp1252).
+            utf8 = parser.encoding in ("utf-8", UTF8_CP1252)
+            self._tables = csv_tables(len(parser.fieldnames)) if utf8 else None
             if self._tables is not None:
                 parser.take_records_with(self._tables)
         try:

@@ -22,6 +22,7 @@ __all__ = ["CSVTables", "csv_tables"]
 
 _QUOTE = ord('"')
 _SEPARATORS = b',\r\n"'
+_BOM = b"\xef\xbb\xbf"
 
 
 class CSVTables:
@@ -54,7 +55,8 @@ class CSVTables:
 
     def __call__(self, data: bytes) -> int | None:
         """Read ``data``, whole UTF-8 records; None when ``CSVParser`` must read them."""
-        if not self._quotes_balanced_in_fields(data):
+        # A mark at a run's start: UTF8_CP1252 drops it, as if it began the body.
+        if data.startswith(_BOM) or not self._quotes_balanced_in_fields(data):
             return None
         try:
             table = self._read(self._pa.py_buffer(data), **self._options)

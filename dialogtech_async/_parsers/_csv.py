@@ -80,7 +80,7 @@ class CSVParser(KeepsFaults):
         self._take_records: Callable[[bytes], int | None] | None = None
 
     def take_records_with(self, take: Callable[[bytes], int | None]) -> None:
-        """Offer each run of whole UTF-8 records after the header to ``take`` first.
+        """Offer each run of whole records after the header to ``take`` first.
 
         ``take`` gets their bytes and returns how many records it read, which this
         parser then counts and returns as that many empty lists; or None to leave them
@@ -88,6 +88,11 @@ class CSVParser(KeepsFaults):
         For a reader in C that is exact on the bodies it accepts (Arrow's).
         """
         self._take_records = take
+
+    @property
+    def encoding(self) -> str:
+        """The codec's name the body is decoded with."""
+        return self._encoding
 
     @property
     def fieldnames(self) -> list[str] | None:
@@ -191,7 +196,6 @@ class CSVParser(KeepsFaults):
         if (
             self._take_records is not None
             and self._fieldnames is not None
-            and self._encoding == "utf-8"
             and len(chunk) <= self._max_record  # no field over the csv module's limit
         ):
             taken = self._take_records(chunk)
