@@ -77,7 +77,7 @@ DEFAULT_SCALE = 6
 BATCH_ROWS = 256
 #: Bytes gathered before the parser reads them: each read and each column costs some
 #: tens of microseconds in Arrow whatever its size, and network reads are often small.
-GATHER_BYTES = 64 * 1024
+GATHER_BYTES = 256 * 1024
 #: 18 digits fit a decimal128 in Parquet's INT64 physical type, readable everywhere.
 DECIMAL_PRECISION = 18
 
