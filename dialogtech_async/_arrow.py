@@ -380,7 +380,7 @@ class BatchBuilder:
                 column = _as_sent(column, self._converter.zones.get(field.name, dt.timezone.utc))
             try:
                 arrays.append(pa.array(column, field.type))
-            except pa.ArrowInvalid:
+            except (pa.ArrowInvalid, OverflowError):  # OverflowError: an int over int64
                 raise self._unfit(field, column, first_index) from None
         return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
 
@@ -394,7 +394,7 @@ class BatchBuilder:
         for index, value in enumerate(column):
             try:
                 pa.array([value], field.type)
-            except pa.ArrowInvalid as exc:
+            except (pa.ArrowInvalid, OverflowError) as exc:
                 return ResponseFormatError(
                     f"{self._type.__name__}.{field.name}: {value} does not fit the Arrow"
                     f" column's {field.type} ({exc})",
