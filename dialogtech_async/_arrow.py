@@ -104,6 +104,8 @@ _CLICK_TO_FORMAT = "%b %d %Y %I:%M %p"
 #: Key layouts whose plan a builder keeps: a bound on what varying keys can make it hold.
 MAX_PLANS = 256
 _json = msgspec.json.Encoder(enc_hook=lambda value: dict(value))
+#: Per field of a schema: its column (None: absent), its kind (``_kind``) and its type.
+_Plan = tuple[tuple[int | None, "pa.Field", str, Any], ...]
 #: Each field's values (lists or tuples, one per row), by field name.
 Columns = dict[str, Any]
 
@@ -187,7 +189,7 @@ class BatchBuilder:
         self._as_sent = {n for n in self._names if _date_format(hints[n]) is DateFormat.AS_SENT}
         self._null_text = self._pa.scalar(None, self._pa.string())
         # Per key layout: how its text columns become arrays in C (None: they cannot).
-        self._plans: dict[tuple[str, ...], tuple[tuple[int | None, pa.Field, str, Any], ...] | None] = {}
+        self._plans: dict[tuple[str, ...], _Plan | None] = {}
         self._not_text: set[tuple[str, ...]] = set()  # layouts whose columns held non-text
         # Per key layout: a function from rows (or text columns) to {field: values}.
         self._rows_fns: dict[tuple[str, ...], Callable[[list[Any]], dict[str, Any]]] = {}
@@ -206,7 +208,7 @@ class BatchBuilder:
             if keys not in self._not_text and all(len(row) == width for row in rows):
                 try:
                     columns = (
-                        list(zip(*map(operator.itemgetter(*keys), rows)))
+                        list(zip(*map(operator.itemgetter(*keys), rows), strict=True))
                         if width > 1
                         else [[row[keys[0]] for row in rows]]
                     )
@@ -229,7 +231,9 @@ class BatchBuilder:
         values = self.text_values(keys, columns, first_index)
         return self.batch(values, len(columns[0]) if columns else 0, first_index)
 
-    def from_arrow_text(self, keys: tuple[str, ...], columns: list[pa.Array]) -> pa.RecordBatch | None:
+    def from_arrow_text(
+        self, keys: tuple[str, ...], columns: list[pa.Array]
+    ) -> pa.RecordBatch | None:
         """The batch of a text table read by Arrow (``columns[i]`` holds ``keys[i]``'s
         values), or None when the converter must read its values (see ``_text_batch``)."""
         return self._text_batch(keys, columns) if columns and len(columns[0]) else None
@@ -303,14 +307,14 @@ class BatchBuilder:
             return None
         return times
 
-    def _plan(self, keys: tuple[str, ...]) -> tuple[tuple[int | None, pa.Field, str, Any], ...] | None:
+    def _plan(self, keys: tuple[str, ...]) -> _Plan | None:
         """Per field of the schema: its column in ``keys`` (None: absent, all null), its
         kind ("str", "int" or "rule") and its type; None when a key is not a field of its
         own (extra, prefixed, repeated keys: the converter gathers those)."""
         if keys in self._plans:
             return self._plans[keys]
         positions: dict[str, int] = {}
-        plan: tuple[tuple[int | None, pa.Field, str, Any], ...] | None = None
+        plan: _Plan | None = None
         for position, key in enumerate(keys):
             name = snake_case(key)
             if name not in self._hints or name in _MAPPING_FIELDS or name in positions:
@@ -467,9 +471,10 @@ class ArrowDecoder:
     ``RecordBatch`` out.
 
     Chunks are read once ``GATHER_BYTES`` have come (or at the end), and a batch is made
-    once at least ``BATCH_ROWS`` rows are complete, so chunks that complete a row or two (small reads, slow streams) do
-    not each make a tiny batch. The rows before a fault (a malformed body, a bad value)
-    come first, as a batch; the error is raised by the next call, and by every later one.
+    once at least ``BATCH_ROWS`` rows are complete, so chunks that complete a row or two
+    (small reads, slow streams) do not each make a tiny batch. The rows before a fault (a
+    malformed body, a bad value) come first, as a batch; the error is raised by the next
+    call, and by every later one.
     """
 
     def __init__(self, parser: Parser, builder: BatchBuilder) -> None:
@@ -549,7 +554,7 @@ class ArrowDecoder:
         columns = text_columns(tables)
         batch = self._builder.from_arrow_text(keys, columns)
         if batch is None:  # a value the fast path cannot take: the converter says which
-            return [list(row) for row in zip(*(column.to_pylist() for column in columns))]
+            return [list(row) for row in zip(*(c.to_pylist() for c in columns), strict=True)]
         self._pending.append(batch)
         self._converted += batch.num_rows
         return []

@@ -3,7 +3,6 @@ typed records on odd values: the same values, or the same error at the same reco
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pyarrow as pa
@@ -21,7 +20,7 @@ GOOD = b'"1","a","Jan 13 2017 10:52 PM","5"\n'
 
 
 @pytest.fixture
-def taken(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int | None]]:
+def taken(monkeypatch: pytest.MonkeyPatch) -> list[int | None]:
     """Each answer of Arrow's CSV reader (None: left to the parser); every chunk is read
     as it comes."""
     answers: list[int | None] = []
@@ -33,7 +32,7 @@ def taken(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int | None]]:
 
     monkeypatch.setattr(_arrow_csv.CSVTables, "__call__", spy)
     monkeypatch.setattr(_arrow, "GATHER_BYTES", 1)
-    yield answers
+    return answers
 
 
 def both(body: bytes) -> tuple[list[Any] | dta.ResponseFormatError, Any]:
@@ -68,7 +67,20 @@ def assert_alike(body: bytes) -> None:
         assert_same(records, table)
 
 
-ODD_DURATIONS = ["", " 5", "5 ", "+5", "-3", "-0", "007", "1.0", "1e3", "five", "٣", "１"]
+ODD_DURATIONS = [
+    "",
+    " 5",
+    "5 ",
+    "+5",
+    "-3",
+    "-0",
+    "007",
+    "1.0",
+    "1e3",
+    "five",
+    "٣",
+    "\uff11",
+]  # Arabic-Indic and full-width digits
 ODD_TIMES = [
     "",
     " ",
@@ -102,19 +114,19 @@ ODD_TEXT = ["", " ", "NULL", "N/A", 'say ""hi""', "two\nlines", "\u00e9\u4e2d", 
 @pytest.mark.parametrize("duration", ODD_DURATIONS)
 def test_odd_integers(duration: str, taken: list[int | None]) -> None:
     assert_alike(HEADER + GOOD + f'"2","b","Jan 13 2017 10:52 PM","{duration}"\n'.encode() + GOOD)
-    assert taken and taken[0] == 3  # Arrow's reader read them; the rules did the rest
+    assert taken[:1] == [3]  # Arrow's reader read them; the rules did the rest
 
 
 @pytest.mark.parametrize("time", ODD_TIMES)
 def test_odd_click_to_times(time: str, taken: list[int | None]) -> None:
     assert_alike(HEADER + GOOD + f'"2","b","{time}","6"\n'.encode() + GOOD)
-    assert taken and taken[0] == 3
+    assert taken[:1] == [3]
 
 
 @pytest.mark.parametrize("text", ODD_TEXT)
 def test_odd_text(text: str, taken: list[int | None]) -> None:
     assert_alike(HEADER + GOOD + f'"2","{text}","Jan 13 2017 10:52 PM","6"\n'.encode() + GOOD)
-    assert taken and taken[0] == 3
+    assert taken[:1] == [3]
 
 
 def test_an_int64_overflow_is_an_error(taken: list[int | None]) -> None:
@@ -169,7 +181,8 @@ def test_odd_decimals_and_flags_in_text_rows(price: str, flag: str) -> None:
     except dta.ResponseFormatError as exc:
         table = exc
     if price == "7.255" and not isinstance(records, Exception):  # finer than cents
-        assert isinstance(table, dta.ResponseFormatError) and table.record_index == 6
+        assert isinstance(table, dta.ResponseFormatError)
+        assert table.record_index == 6
     elif isinstance(records, dta.ResponseFormatError):
         assert isinstance(table, dta.ResponseFormatError), table
         assert (str(table), table.record_index) == (str(records), records.record_index)
