@@ -16,10 +16,14 @@ The schema comes from the record type (``schema``):
   holding a JSON object (the API's keys and values as received; decimals as strings),
   null when empty. Values of any JSON type survive, which ``map<string, string>`` would not.
 
-The values are those of the typed records: each field is read by the converter's own
-rules (``_convert``'s expressions, compiled a column at a time), and any batch the fast
-path cannot take (mixed key layouts, a bad value) goes through the converter itself, which
-says which field of which record is wrong.
+The values are those of the typed records. A batch of text (CSV, read by Arrow's CSV
+reader when ``_arrow_csv`` can vouch for it, or rows whose values are all strings) is
+converted in C: text taken as it is, integers of ASCII digits cast, click-to times
+parsed when written the API's way, and every other value (dates, decimals, Y/N, odd
+integers) read by the converter's own rule once per distinct value of the batch. Any
+batch that path cannot be sure of (extra or gathered keys, JSON numbers, a value a rule
+or Arrow refuses) goes through the converter's public ``convert``, which builds the
+records and says which field of which record is wrong.
 """
 
 from __future__ import annotations
@@ -38,17 +42,7 @@ import attrs
 import msgspec
 
 from ._arrow_csv import CSVTables, csv_tables, text_columns
-from ._codegen import compiled
-from ._convert import (
-    _PREFIX_FIELDS,
-    CONVERTER,
-    RecordConverter,
-    _date_format,
-    _Layout,
-    _text_column_expression,
-    _value_expression,
-    snake_case,
-)
+from ._convert import CONVERTER, RecordConverter, snake_case
 from ._exceptions import DialogTechError, ResponseFormatError
 from ._legacy import UTF8_CP1252
 from ._parsers import CSVParser, Parser, Row
@@ -88,7 +82,7 @@ _ZONE_NAMES = {
     DateFormat.UTC: "UTC",
     DateFormat.AS_SENT: "UTC",
 }
-_MAPPING_FIELDS = frozenset(("extra", *_PREFIX_FIELDS.values()))
+_MAPPING_FIELDS = frozenset(("extra", "pass_through_tags", "custom_variables"))
 #: Fields read in C from text: taken as they are, or cast (integers); the rest go by the
 #: converter's rule, once per distinct value.
 _KINDS = {str | None: "str", LeadStatus | str | None: "str", int | None: "int"}
@@ -154,6 +148,15 @@ def schema(record_type: type) -> pa.Schema:
     return found
 
 
+def _date_format(type_: Any) -> DateFormat | None:
+    """The DateFormat marker of ``Annotated[datetime, DateFormat.X] | None``, if any."""
+    for arg in typing.get_args(type_):
+        for marker in getattr(arg, "__metadata__", ()):
+            if isinstance(marker, DateFormat):
+                return marker
+    return None
+
+
 def _kind(type_: Any) -> str:
     """How a field of ``type_`` is read from text by ``BatchBuilder._read_text``."""
     if _date_format(type_) is DateFormat.CLICK_TO:
@@ -191,9 +194,6 @@ class BatchBuilder:
         # Per key layout: how its text columns become arrays in C (None: they cannot).
         self._plans: dict[tuple[str, ...], _Plan | None] = {}
         self._not_text: set[tuple[str, ...]] = set()  # layouts whose columns held non-text
-        # Per key layout: a function from rows (or text columns) to {field: values}.
-        self._rows_fns: dict[tuple[str, ...], Callable[[list[Any]], dict[str, Any]]] = {}
-        self._text_fns: dict[tuple[str, ...], Callable[[list[Any]], dict[str, Any]]] = {}
 
     def from_rows(self, rows: list[Row], first_index: int = 0) -> pa.RecordBatch:
         """The batch of ``rows`` (dicts, the API's keys); ``first_index`` is the first
@@ -333,34 +333,13 @@ class BatchBuilder:
 
     def values(self, rows: list[Row], first_index: int = 0) -> Columns:
         """Each field's values (``Columns``) for ``rows``, as the typed records hold them."""
-        if rows:
-            keys = tuple(rows[0])
-            width = len(keys)
-            if width and all(len(row) == width for row in rows):
-                try:
-                    return self._complete(self._rows_function(keys)(rows), len(rows))
-                except (ValueError, TypeError, KeyError, ArithmeticError):
-                    pass  # other keys in some row, or a bad value: the converter says which
         return self._from_records(self._converter.convert(rows, first_index))
 
     def text_values(
         self, keys: tuple[str, ...], columns: list[tuple[str, ...]], first_index: int = 0
     ) -> Columns:
         """Each field's values for a text table given by columns (CSV)."""
-        if not columns or not columns[0]:
-            return self._complete({}, 0)
-        try:
-            return self._complete(self._text_function(keys)(columns), len(columns[0]))
-        except (ValueError, TypeError, KeyError, ArithmeticError):
-            records = self._converter.convert_columns(keys, columns, first_index)
-            return self._from_records(records)
-
-    def _complete(self, values: Columns, n: int) -> Columns:
-        """``values`` with a column of Nones for each field the layout lacked."""
-        for name in self._names:
-            if name not in values:
-                values[name] = [None] * n
-        return values
+        return self._from_records(self._converter.convert_columns(keys, columns, first_index))
 
     def _from_records(self, records: list[Any]) -> Columns:
         """The slow path's values, from records the converter built."""
@@ -390,7 +369,7 @@ class BatchBuilder:
 
     def concat(self, batches: list[pa.RecordBatch]) -> pa.RecordBatch:
         """One batch of the rows of ``batches``, in order."""
-        return self._pa.concat_batches(batches)
+        return self._pa.Table.from_batches(batches).combine_chunks().to_batches()[0]
 
     def _unfit(self, field: pa.Field, column: list[Any], first_index: int) -> ResponseFormatError:
         """The error for a value its Arrow type cannot hold exactly (decimal places)."""
@@ -405,65 +384,6 @@ class BatchBuilder:
                     record_index=first_index + index,
                 )
         raise AssertionError("every value fits")  # pragma: no cover
-
-    def _layout(self, keys: tuple[str, ...]) -> _Layout:
-        converter = self._converter
-        return converter._layouts.get(keys) or converter._compile(keys)
-
-    def _rows_function(self, keys: tuple[str, ...]) -> Callable[[list[Any]], dict[str, Any]]:
-        function = self._rows_fns.get(keys)
-        if function is None:
-            function = self._rows_fns[keys] = self._generate(keys, text=False)
-        return function
-
-    def _text_function(self, keys: tuple[str, ...]) -> Callable[[list[Any]], dict[str, Any]]:
-        function = self._text_fns.get(keys)
-        if function is None:
-            function = self._text_fns[keys] = self._generate(keys, text=True)
-        return function
-
-    def _generate(self, keys: tuple[str, ...], *, text: bool) -> Callable[[list[Any]], Any]:
-        """Compile one function from a batch (rows of this layout, or text columns) to
-        each field's list of values: the converter's expressions, no record made.
-
-        Keys beyond the record's fields go, per row, into the mapping fields as the
-        converter gathers them (``extra``, or a prefix's mapping).
-        """
-        layout = self._layout(keys)
-        namespace = self._converter._namespace(layout.reads)
-        names = ", ".join(f"c{position}" for position in range(len(keys)))
-        if text:
-            lines = ["def values(columns):", f"    {names}, = columns"]
-        else:
-            # A missing key raises KeyError here: the batch goes the converter's way.
-            namespace["get"] = operator.itemgetter(*keys) if len(keys) > 1 else None
-            unpack = (
-                "zip(*map(get, rows))" if len(keys) > 1 else f"[[r[{keys[0]!r}] for r in rows]]"
-            )
-            lines = ["def values(rows):", f"    {names}, = {unpack}"]
-        lines.append("    out = {}")
-        for number, (key, field, _hook, type_) in enumerate(layout.reads):
-            lines.append(f"    c = c{keys.index(key)}")
-            if text:
-                lines.append(f"    out[{field!r}] = {_text_column_expression(number, type_)}")
-            else:
-                lines.append(
-                    f"    out[{field!r}] = [{_value_expression(number, type_)} for v in c]"
-                )
-        mappings: dict[str, list[tuple[str, str]]] = {}
-        for key in layout.extra_keys:
-            mappings.setdefault("extra", []).append((key, key))
-        for key, field, name in layout.gathered:
-            mappings.setdefault(field, []).append((key, name))
-        for field, pairs in mappings.items():
-            if text:
-                source = ", ".join(f"{name!r}: c{keys.index(key)}[i]" for key, name in pairs)
-                lines.append(f"    out[{field!r}] = [{{{source}}} for i in range(len(c0))]")
-            else:
-                source = ", ".join(f"{name!r}: r[{key!r}]" for key, name in pairs)
-                lines.append(f"    out[{field!r}] = [{{{source}}} for r in rows]")
-        lines.append("    return out")
-        return compiled(lines, namespace, f"<{self._type.__name__} arrow values>")
 
 
 class ArrowDecoder:
@@ -589,7 +509,7 @@ class ArrowDecoder:
         return [batch]
 
 
-#: One builder per converter, so that its compiled functions serve every report.
+#: One builder per converter, so that its plans serve every report.
 _builders: weakref.WeakKeyDictionary[RecordConverter[Any], BatchBuilder] = (
     weakref.WeakKeyDictionary()
 )

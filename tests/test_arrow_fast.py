@@ -188,3 +188,13 @@ def test_odd_decimals_and_flags_in_text_rows(price: str, flag: str) -> None:
         assert (str(table), table.record_index) == (str(records), records.record_index)
     else:
         assert_same(records, table)
+
+
+def test_rows_fed_a_few_at_a_time_make_one_batch(taken: list[int | None]) -> None:
+    decoder = ArrowDecoder(CSVParser(), BatchBuilder(RecordConverter(dta.ClickToRecord)))
+    fed = decoder.feed(HEADER)
+    for number in range(5):
+        fed += decoder.feed(f'"{number}","n","Jan 13 2017 10:52 PM","{number}"\n'.encode())
+    (batch,) = fed + decoder.close()
+    assert batch.column("call_duration").to_pylist() == [0, 1, 2, 3, 4]
+    assert taken == [1] * 5
