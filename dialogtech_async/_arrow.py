@@ -392,11 +392,11 @@ class ArrowDecoder:
     """A parser and a ``BatchBuilder`` fused: bytes in, a list of at most one
     ``RecordBatch`` out.
 
-    Chunks are read once ``GATHER_BYTES`` have come (or at the end), and a batch is made
-    once at least ``BATCH_ROWS`` rows are complete, so chunks that complete a row or two
-    (small reads, slow streams) do not each make a tiny batch. The rows before a fault (a
-    malformed body, a bad value) come first, as a batch; the error is raised by the next
-    call, and by every later one.
+    After the first batch, chunks are read once ``GATHER_BYTES`` have come (or at the
+    end), and a batch is made once at least ``BATCH_ROWS`` rows are complete, so chunks
+    that complete a row or two (small reads, slow streams) do not each make a tiny batch.
+    The rows before a fault (a malformed body, a bad value) come first, as a batch; the
+    error is raised by the next call, and by every later one.
     """
 
     def __init__(self, parser: Parser, builder: BatchBuilder) -> None:
@@ -420,7 +420,9 @@ class ArrowDecoder:
         if self._fault is not None:
             raise self._fault
         self._gathered += data
-        if len(self._gathered) < GATHER_BYTES:
+        # The first batch goes out as soon as it is complete: opening a report reads to
+        # its first rows, and a body broken early has delivered what came before.
+        if self._delivered and len(self._gathered) < GATHER_BYTES:
             return []
         return self._step(self._read, self._flush())
 

@@ -97,6 +97,7 @@ def csv_tables(width: int) -> CSVTables | None:
 
 def text_columns(tables: list[pa.Table]) -> list[Any]:
     """The text columns of ``tables``, one array each."""
-    pa = __import__("pyarrow")
+    import pyarrow as pa
+
     table = tables[0] if len(tables) == 1 else pa.concat_tables(tables)
     return [c.chunk(0) if c.num_chunks == 1 else c.combine_chunks() for c in table.columns]
