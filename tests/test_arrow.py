@@ -19,6 +19,7 @@ import pytest
 from _fixtures import read
 
 import dialogtech_async as dta
+from dialogtech_async import _arrow
 from dialogtech_async._arrow import BatchBuilder, require_pyarrow, schema
 from dialogtech_async._convert import RecordConverter
 from dialogtech_async.parsers import CSVParser, JSONParser, XMLParser
@@ -144,10 +145,13 @@ async def test_bare_bulk_arrow_batches(server: RunningSandbox) -> None:
     assert rows == bulk.records_yielded == 3 * 700
 
 
-async def test_records_yielded_counts_rows(server: RunningSandbox) -> None:
+async def test_records_yielded_counts_rows(
+    server: RunningSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_arrow, "GATHER_BYTES", 16 * 1024)  # the report is ~120 KB
     async with session(server) as s, s.click_to_report(START, END) as report:
         batches = [batch async for batch in report.arrow_batches()]
-    assert len(batches) > 1  # one per parsed chunk, not one for the report
+    assert len(batches) > 1  # one per gathered run of chunks, not one for the report
     assert report.records_yielded == sum(b.num_rows for b in batches) == 700
 
 
@@ -247,10 +251,11 @@ async def test_a_bad_value_mid_report_comes_after_the_good_rows(
 
     body = b'"Caller ID","Call Duration"\n"1","5"\n"2","6"\n"3","x"\n'
     decoder = ArrowDecoder(CSVParser(), BatchBuilder(RecordConverter(dta.ClickToRecord)))
-    (batch,) = decoder.feed(body)
+    (batch,) = decoder.feed(body)  # the first batch is not gathered
     assert batch.column("call_duration").to_pylist() == [5, 6]
-    with pytest.raises(dta.ResponseFormatError, match="call_duration"):
+    with pytest.raises(dta.ResponseFormatError, match="call_duration") as caught:
         decoder.close()
+    assert caught.value.record_index == 2
 
 
 # --- without pyarrow -------------------------------------------------------------------

@@ -77,6 +77,22 @@ class CSVParser(KeepsFaults):
         self._to_dicts: Callable[[list[list[str]]], list[Row]] | None = None
         self._records = 0
         self._closed = False
+        self._take_records: Callable[[bytes], int | None] | None = None
+
+    def take_records_with(self, take: Callable[[bytes], int | None]) -> None:
+        """Offer each run of whole records after the header to ``take`` first.
+
+        ``take`` gets their bytes and returns how many records it read, which this
+        parser then counts and returns as that many empty lists; or None to leave them
+        to this parser, which reads them (and says what is wrong with them) as usual.
+        For a reader in C that is exact on the bodies it accepts (Arrow's).
+        """
+        self._take_records = take
+
+    @property
+    def encoding(self) -> str:
+        """The codec's name the body is decoded with."""
+        return self._encoding
 
     @property
     def fieldnames(self) -> list[str] | None:
@@ -177,6 +193,14 @@ class CSVParser(KeepsFaults):
 
     def _parse(self, chunk: bytes, offset: int) -> list[list[str]]:
         """Parse whole records ``chunk`` found at ``offset`` in the body."""
+        if (
+            self._take_records is not None
+            and self._fieldnames is not None
+            and len(chunk) <= self._max_record  # no field over the csv module's limit
+        ):
+            taken = self._take_records(chunk)
+            if taken is not None:
+                return self._records_of([[]] * taken)
         try:
             text = chunk.decode(self._encoding)
         except UnicodeDecodeError as exc:
