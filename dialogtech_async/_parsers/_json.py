@@ -32,6 +32,8 @@ _AFTER = re.compile(r"[ \t\n\r]*(?:(,)[ \t\n\r]*|(\]))")
 #: ``{ "key" :`` and the first character of the key's value.
 _FIRST_MEMBER = re.compile(r'\{[ \t\n\r]*"((?:[^"\\]|\\.)*)"[ \t\n\r]*:[ \t\n\r]*(\S)', re.DOTALL)
 _EMPTY_OBJECT = re.compile(r"\{[ \t\n\r]*\}")
+#: A surrogate escape, or the text of one after an escaped backslash (``_lone_surrogate``).
+_SURROGATE_ESCAPE = re.compile(r"\\u([dD][89a-fA-F][0-9a-fA-F]{2})")
 #: What is left after the scanner stopped when the body was cut inside a token (a
 #: literal, a number's sign, point or exponent, a \\u escape, the NaN and Infinity it
 #: refuses whole): the cut, not a fault.
@@ -117,6 +119,10 @@ class JSONParser(KeepsFaults):
         self._received = 0  # bytes fed
         self._retry_at = 0  # the length ``_text`` and ``_parts`` must reach to try again
         self._rows: list[Row] = []
+        # Whether a surrogate escape (``\\ud``) may be in the body: looked for in the
+        # bytes of each chunk (fast), so that bodies without one skip the text search.
+        self._surrogates = False
+        self._last_bytes = b""  # the end of the last chunk: an escape may span two
         self._records = 0
         self._final = False
         self._closed = False
@@ -134,6 +140,10 @@ class JSONParser(KeepsFaults):
         except UnicodeDecodeError as exc:
             return self._undecodable(held, data, exc)
         self._received += len(data)
+        if not self._surrogates:
+            edge = self._last_bytes + data[:2]
+            self._surrogates = any(m in data or m in edge for m in (b"\\ud", b"\\uD"))
+            self._last_bytes = (self._last_bytes + data)[-2:]
         return self._take(text, force=False)
 
     @keeping_faults
@@ -509,9 +519,8 @@ class JSONParser(KeepsFaults):
         (``"\\ud800"``): JSON's grammar allows the escape, but UTF-8 cannot encode it, so
         no file, Arrow column or request could take the text. Only a stretch of
         ``_text[begin:end]`` with a ``\\uD...`` escape is walked."""
-        text = self._text
-        if text.find("\\ud", begin, end) < 0 and text.find("\\uD", begin, end) < 0:
-            return
+        if not self._surrogates or not _lone_surrogate(self._text, begin, end):
+            return  # none, or escaped pairs only (emoji): one character each
         rows = self._rows
         for index in range(first, len(rows)):
             try:  # a pair (an escaped emoji) is one character: it encodes
@@ -560,3 +569,23 @@ def _raise_error_answer(record: Row) -> None:
         for key in _MESSAGE_KEYS:
             if key in record:
                 raise in_band_error(str(record[key]))
+
+
+def _lone_surrogate(text: str, begin: int, end: int) -> bool:
+    """Whether ``text[begin:end]`` holds a surrogate escape that is not half of a pair (a
+    high one right before a low one): walks the surrogate escapes only, not the records."""
+    low_due = -1  # where a low escape must start: just after a high one
+    for match in _SURROGATE_ESCAPE.finditer(text, begin, end):
+        start = before = match.start()
+        while before > begin and text[before - 1] == "\\":
+            before -= 1
+        if (start - before) % 2:
+            continue  # an escaped backslash, then the letters "ud83d"
+        high = int(match.group(1), 16) < 0xDC00
+        if high and low_due < 0:
+            low_due = match.end()
+        elif not high and start == low_due:
+            low_due = -1
+        else:
+            return True
+    return low_due >= 0
