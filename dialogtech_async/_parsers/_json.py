@@ -32,6 +32,8 @@ _AFTER = re.compile(r"[ \t\n\r]*(?:(,)[ \t\n\r]*|(\]))")
 #: ``{ "key" :`` and the first character of the key's value.
 _FIRST_MEMBER = re.compile(r'\{[ \t\n\r]*"((?:[^"\\]|\\.)*)"[ \t\n\r]*:[ \t\n\r]*(\S)', re.DOTALL)
 _EMPTY_OBJECT = re.compile(r"\{[ \t\n\r]*\}")
+#: The start of a surrogate escape in the bytes of a body (``JSONParser.feed``).
+_SURROGATE_BYTES = re.compile(rb"\\u[dD]")
 #: A surrogate escape, or the text of one after an escaped backslash (``_lone_surrogate``).
 _SURROGATE_ESCAPE = re.compile(r"\\u([dD][89a-fA-F][0-9a-fA-F]{2})")
 #: What is left after the scanner stopped when the body was cut inside a token (a
@@ -142,8 +144,10 @@ class JSONParser(KeepsFaults):
         self._received += len(data)
         if not self._surrogates:
             edge = self._last_bytes + data[:2]
-            self._surrogates = any(m in data or m in edge for m in (b"\\ud", b"\\uD"))
-            self._last_bytes = (self._last_bytes + data)[-2:]
+            self._surrogates = any(
+                b"\\" in part and _SURROGATE_BYTES.search(part) for part in (data, edge)
+            )
+            self._last_bytes = data[-2:] if len(data) >= 2 else (self._last_bytes + data)[-2:]
         return self._take(text, force=False)
 
     @keeping_faults
