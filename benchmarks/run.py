@@ -159,7 +159,10 @@ def side(name: str, fmt: str, rows: int, url: str) -> Callable[[], int]:
             else lambda: (bare if name == "bare" else sans_io)(fmt, data)
         )
     if name in ("arrow", "cli-jsonl", "cli-parquet"):
-        import pyarrow  # noqa: F401 - its one-time start-up is not the pull's
+        # Their one-time start-up is not the pull's (arrow_batches reads CSV with them).
+        import numpy  # noqa: F401
+        import pyarrow.compute
+        import pyarrow.csv  # noqa: F401
     if name.startswith("cli"):
         return lambda: cli(url, "." + name.removeprefix("cli-"))
     if name in ("ours", "rows", "arrow"):
