@@ -121,9 +121,8 @@ async def _pull_retrying(task: Task, path: Path) -> int:
 
 async def _pull(task: Task, path: Path) -> int:
     keys = task.credentials
-    urls: dict[str, Any] = {}
-    if task.base_url is not None:
-        urls = {"base_url": task.base_url, "newest_base_url": task.base_url}
+    # One base_url reaches every endpoint (the sandbox's, a proxy's).
+    urls: dict[str, Any] = {} if task.base_url is None else {"base_url": task.base_url}
     async with Session(
         keys.access_key,
         keys.secret_access_key,
