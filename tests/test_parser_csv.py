@@ -8,8 +8,11 @@ import _fixtures as fx
 import pytest
 
 import dialogtech_async as dta
-from dialogtech_async._parsers._csv import MAX_RECORD_BYTES
+from dialogtech_async._parsers import DEFAULT_LIMITS
 from dialogtech_async.parsers import CSVParser
+
+#: The longest record held while waiting for its end, by default.
+MAX_RECORD = DEFAULT_LIMITS.max_field_bytes
 
 # --- the spec's example ----------------------------------------------------------------
 
@@ -104,7 +107,7 @@ def test_crlf_cut_between_cr_and_lf() -> None:
 def test_a_quote_left_open_is_refused_once_the_record_passes_the_limit() -> None:
     # Otherwise the rest of the body would be held, and searched again at every chunk.
     row = b'"1","2"\n'
-    body = b'"a","b"\n' + row * 3 + b'"5" inch","x"\n' + row * (MAX_RECORD_BYTES // len(row))
+    body = b'"a","b"\n' + row * 3 + b'"5" inch","x"\n' + row * (MAX_RECORD // len(row))
     fed: list[int] = []
 
     def chunks() -> Iterator[bytes]:
@@ -118,7 +121,7 @@ def test_a_quote_left_open_is_refused_once_the_record_passes_the_limit() -> None
     assert "longer than" in str(error)
     assert error.record_index == 3
     assert error.byte_offset == len(b'"a","b"\n' + row * 3)
-    assert fed[-1] <= MAX_RECORD_BYTES + (1 << 17)  # refused on its way, not at the end
+    assert fed[-1] <= MAX_RECORD + (1 << 17)  # refused on its way, not at the end
 
 
 def test_rfc4180_quoting() -> None:

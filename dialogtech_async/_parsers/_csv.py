@@ -19,9 +19,6 @@ _BOM = codecs.BOM_UTF8
 #: Python's names of the encodings that shift into other characters with ASCII bytes.
 _STATEFUL = ("iso2022_", "utf-7", "hz")
 _QUOTE = b'"'
-#: The default longest record held while waiting for its end (``max_field_bytes``):
-#: more is a quote left open, which would otherwise hold the rest of the body.
-MAX_RECORD_BYTES = DEFAULT_LIMITS.max_field_bytes
 # Rows wider than this get their dicts from dict(zip(...)): compiling a dict display
 # takes time that grows faster than its width (0.2 s at 10,000 fields).
 _MAX_GENERATED_WIDTH = 256
