@@ -116,6 +116,7 @@ class JSONParser(KeepsFaults):
         self._utf8 = codecs.getincrementaldecoder("utf-8")()
         self._text = ""  # text not yet made into records, from byte ``_base`` of the body
         self._base = 0
+        self._decoded = 0  # bytes of the body decoded to text (``_base`` and on: ``_text``)
         self._parts: list[str] = []  # text received since the last try
         self._waiting = 0  # its length
         self._received = 0  # bytes fed
@@ -142,6 +143,7 @@ class JSONParser(KeepsFaults):
         except UnicodeDecodeError as exc:
             return self._undecodable(held, data, exc)
         self._received += len(data)
+        self._decoded += len(held) + len(data) - len(self._utf8.getstate()[0])
         if not self._surrogates:
             edge = self._last_bytes + data[:2]
             self._surrogates = any(
@@ -162,6 +164,7 @@ class JSONParser(KeepsFaults):
             text = self._utf8.decode(b"", final=True)
         except UnicodeDecodeError as exc:
             return self._undecodable(held, b"", exc)
+        self._decoded += len(held)
         return self._take(text, force=True)
 
     # --- driving the steps ----------------------------------------------------------------
@@ -206,8 +209,14 @@ class JSONParser(KeepsFaults):
             raise
         if keep:
             text = self._text
-            # An ASCII text (known without a scan) has a byte a character.
-            self._base += keep if text.isascii() else len(text[:keep].encode())
+            # An ASCII text (known without a scan) has a byte a character; else the
+            # shorter side is encoded (most often the rest: a record cut by the chunk).
+            if text.isascii():
+                self._base += keep
+            elif keep >= len(text) // 2:
+                self._base = self._decoded - len(text[keep:].encode())
+            else:
+                self._base += len(text[:keep].encode())
             self._text = text[keep:]
         self._retry_at = 2 * len(self._text)
         rows = self._rows[:]
@@ -222,6 +231,7 @@ class JSONParser(KeepsFaults):
         offset = self._received - len(held) + exc.start
         self._received += len(chunk)
         self._utf8.reset()
+        self._decoded += exc.start  # the text before the fault
         final, self._final = self._final, False  # what came before is judged as a prefix
         rows = self._take((held + chunk)[: exc.start].decode(), force=True)
         self._final = final
