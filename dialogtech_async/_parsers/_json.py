@@ -346,7 +346,7 @@ class JSONParser(KeepsFaults):
             if state is _CLOSED:
                 return pos
             if state is _RECORD:  # cut (wait for the rest) or malformed (raise)
-                record, start, pos = yield from self._value(pos)
+                record, start, pos = yield from self._value(pos, alone=True)
                 self._add(record, start, pos, depth)
             pos = yield from self._skip(pos)
             text = self._text
@@ -365,6 +365,9 @@ class JSONParser(KeepsFaults):
         """
         text, rows, scan, after = self._text, self._rows, _SCAN, _AFTER.match
         first, begin = len(rows), pos
+        # A record ends in "}": none after ``pos`` is a cut record, left to ``_value``
+        # unscanned (a failed scan's error counts the lines of all the text before it).
+        last = text.rfind("}")
         short = self._limits.max_field_bytes // 4  # not too long: 4 bytes a character at most
         state = _RECORD
         try:
@@ -377,7 +380,7 @@ class JSONParser(KeepsFaults):
                     pos = match.end()
                     if match.group(2):
                         return pos, _CLOSED
-            while True:
+            while pos < last:
                 try:
                     record, end = scan(text, pos)
                 except (StopIteration, ValueError, ArithmeticError, RecursionError):
@@ -439,17 +442,26 @@ class JSONParser(KeepsFaults):
         self._check_depth(start, end, len(self._rows) - 1, depth)
         self._check_surrogates(start, end, len(self._rows) - 1)
 
-    def _value(self, pos: int) -> Generator[int, None, tuple[Any, int, int]]:
-        """One whole JSON value from ``pos`` (after whitespace): (value, start, end)."""
+    def _value(
+        self, pos: int, *, alone: bool = False
+    ) -> Generator[int, None, tuple[Any, int, int]]:
+        """One whole JSON value from ``pos`` (after whitespace): (value, start, end).
+
+        ``alone``: the value is the text's last (a record cut by the chunk's end, or a
+        malformed one), scanned as a copy of its own: the scanner's error for a cut
+        value counts the lines of all the text before it.
+        """
         pos = yield from self._skip(pos)
         while True:
             text = self._text
+            shift = pos if alone else 0
             try:
-                value, end = _SCAN(text, pos)
+                value, end = _SCAN(text[pos:] if alone else text, pos - shift)
+                end += shift
             except StopIteration as exc:
-                stopped, reason = exc.value, "expecting a value"
+                stopped, reason = exc.value + shift, "expecting a value"
             except json.JSONDecodeError as exc:
-                stopped, reason = exc.pos, exc.msg
+                stopped, reason = exc.pos + shift, exc.msg
             except RecursionError:
                 raise self._error(
                     f"JSON nested deeper than max_depth ({self._limits.max_depth})", pos
