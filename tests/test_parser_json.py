@@ -421,3 +421,17 @@ def test_a_number_cut_at_a_chunk_end_is_judged_whole(element: bytes) -> None:
     assert "not an object" in whole[1]
     for size in range(1, len(body)):
         assert _outcome(body, size) == whole
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 100, 4096])
+def test_byte_offset_after_non_ascii_records_at_any_chunking(chunk: int) -> None:
+    # The offset of what is held is counted from the bytes decoded, not by encoding the
+    # records parsed: both faults must still name the byte they are at.
+    record = b'{"name": "Zo\xc3\xab \xe2\x82\xac", "n": 1}'
+    good = b"[" + b", ".join([record] * 40) + b"]"
+    for fault, at in ((b"\x01", len(good) - 30), (b"\xff", len(good) - 50)):
+        bad = good[:at] + fault + good[at + 1 :]
+        pieces = [bad[start : start + chunk] for start in range(0, len(bad), chunk)]
+        with pytest.raises(dta.ResponseFormatError) as caught:
+            fx.parse_all(JSONParser(), pieces)
+        assert caught.value.byte_offset == at

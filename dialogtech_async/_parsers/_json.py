@@ -116,6 +116,7 @@ class JSONParser(KeepsFaults):
         self._utf8 = codecs.getincrementaldecoder("utf-8")()
         self._text = ""  # text not yet made into records, from byte ``_base`` of the body
         self._base = 0
+        self._decoded = 0  # bytes of the body decoded to text (``_base`` and on: ``_text``)
         self._parts: list[str] = []  # text received since the last try
         self._waiting = 0  # its length
         self._received = 0  # bytes fed
@@ -142,6 +143,7 @@ class JSONParser(KeepsFaults):
         except UnicodeDecodeError as exc:
             return self._undecodable(held, data, exc)
         self._received += len(data)
+        self._decoded += len(held) + len(data) - len(self._utf8.getstate()[0])
         if not self._surrogates:
             edge = self._last_bytes + data[:2]
             self._surrogates = any(
@@ -162,6 +164,7 @@ class JSONParser(KeepsFaults):
             text = self._utf8.decode(b"", final=True)
         except UnicodeDecodeError as exc:
             return self._undecodable(held, b"", exc)
+        self._decoded += len(held)
         return self._take(text, force=True)
 
     # --- driving the steps ----------------------------------------------------------------
@@ -206,8 +209,14 @@ class JSONParser(KeepsFaults):
             raise
         if keep:
             text = self._text
-            # An ASCII text (known without a scan) has a byte a character.
-            self._base += keep if text.isascii() else len(text[:keep].encode())
+            # An ASCII text (known without a scan) has a byte a character; else the
+            # shorter side is encoded (most often the rest: a record cut by the chunk).
+            if text.isascii():
+                self._base += keep
+            elif keep >= len(text) // 2:
+                self._base = self._decoded - len(text[keep:].encode())
+            else:
+                self._base += len(text[:keep].encode())
             self._text = text[keep:]
         self._retry_at = 2 * len(self._text)
         rows = self._rows[:]
@@ -222,6 +231,7 @@ class JSONParser(KeepsFaults):
         offset = self._received - len(held) + exc.start
         self._received += len(chunk)
         self._utf8.reset()
+        self._decoded += exc.start  # the text before the fault
         final, self._final = self._final, False  # what came before is judged as a prefix
         rows = self._take((held + chunk)[: exc.start].decode(), force=True)
         self._final = final
@@ -336,7 +346,7 @@ class JSONParser(KeepsFaults):
             if state is _CLOSED:
                 return pos
             if state is _RECORD:  # cut (wait for the rest) or malformed (raise)
-                record, start, pos = yield from self._value(pos)
+                record, start, pos = yield from self._value(pos, alone=True)
                 self._add(record, start, pos, depth)
             pos = yield from self._skip(pos)
             text = self._text
@@ -355,6 +365,9 @@ class JSONParser(KeepsFaults):
         """
         text, rows, scan, after = self._text, self._rows, _SCAN, _AFTER.match
         first, begin = len(rows), pos
+        # A record ends in "}": none after ``pos`` is a cut record, left to ``_value``
+        # unscanned (a failed scan's error counts the lines of all the text before it).
+        last = text.rfind("}")
         short = self._limits.max_field_bytes // 4  # not too long: 4 bytes a character at most
         state = _RECORD
         try:
@@ -367,7 +380,7 @@ class JSONParser(KeepsFaults):
                     pos = match.end()
                     if match.group(2):
                         return pos, _CLOSED
-            while True:
+            while pos < last:
                 try:
                     record, end = scan(text, pos)
                 except (StopIteration, ValueError, ArithmeticError, RecursionError):
@@ -429,17 +442,26 @@ class JSONParser(KeepsFaults):
         self._check_depth(start, end, len(self._rows) - 1, depth)
         self._check_surrogates(start, end, len(self._rows) - 1)
 
-    def _value(self, pos: int) -> Generator[int, None, tuple[Any, int, int]]:
-        """One whole JSON value from ``pos`` (after whitespace): (value, start, end)."""
+    def _value(
+        self, pos: int, *, alone: bool = False
+    ) -> Generator[int, None, tuple[Any, int, int]]:
+        """One whole JSON value from ``pos`` (after whitespace): (value, start, end).
+
+        ``alone``: the value is the text's last (a record cut by the chunk's end, or a
+        malformed one), scanned as a copy of its own: the scanner's error for a cut
+        value counts the lines of all the text before it.
+        """
         pos = yield from self._skip(pos)
         while True:
             text = self._text
+            shift = pos if alone else 0
             try:
-                value, end = _SCAN(text, pos)
+                value, end = _SCAN(text[pos:] if alone else text, pos - shift)
+                end += shift
             except StopIteration as exc:
-                stopped, reason = exc.value, "expecting a value"
+                stopped, reason = exc.value + shift, "expecting a value"
             except json.JSONDecodeError as exc:
-                stopped, reason = exc.pos, exc.msg
+                stopped, reason = exc.pos + shift, exc.msg
             except RecursionError:
                 raise self._error(
                     f"JSON nested deeper than max_depth ({self._limits.max_depth})", pos
