@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import logging
 import weakref
 from collections.abc import Callable, Mapping
 from types import TracebackType
@@ -31,11 +30,9 @@ from ._exceptions import (
 from ._parsers import DEFAULT_LIMITS as DEFAULT_BODY_LIMITS
 from ._parsers import BodyLimits
 from ._redact import hide_secrets, redact_text, redact_url, register_secrets, unregister_secrets
-from ._retry import RetryPolicy, retry_after
+from ._retry import RetryPolicy, retry_after, wait_to_retry
 from ._slots import PoolSlots, ReleasingStream
 from ._stream import BodyDecoderFactory, Stream
-
-logger = logging.getLogger("dialogtech_async")
 
 T = TypeVar("T")
 S = TypeVar("S", bound="BaseSession")
@@ -266,17 +263,12 @@ class BaseSession:
                 response = await self._send_once(method, url, params, timeout=timeout, auth=auth)
             except TransportError as exc:
                 if retry < self._retry.max_retries and isinstance(exc.__cause__, _NEVER_SENT):
-                    delay = self._retry.delay(retry)
-                    logger.info(
-                        "retrying %s %s in %.2fs after %s (retry %d of %d)",
-                        method,
-                        redact_url(url),
-                        delay,
-                        type(exc.__cause__).__name__,
-                        retry + 1,
-                        self._retry.max_retries,
+                    await wait_to_retry(
+                        self._retry,
+                        retry,
+                        what=f"{method} {redact_url(url)}",
+                        reason=type(exc.__cause__).__name__,
                     )
-                    await anyio.sleep(delay)
                     retry += 1
                     continue
                 raise

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import email.utils
+import logging
 import random
 import time
 
+import anyio
 import attrs
 import httpx
 
 from . import _validate as check
 from ._config import BACKOFF_BASE, DEFAULT_MAX_RETRIES, MAX_BACKOFF, RETRY_STATUSES
+
+logger = logging.getLogger("dialogtech_async")
 
 
 @attrs.define(frozen=True, slots=True)
@@ -38,6 +42,23 @@ class RetryPolicy:
         if retry_after is not None:
             return min(max(retry_after, 0.0), self.max_backoff)
         return random.uniform(0.0, min(self.max_backoff, self.backoff_base * 2**retry))
+
+
+async def wait_to_retry(
+    policy: RetryPolicy, retry: int, *, what: str, reason: str, after: float | None = None
+) -> None:
+    """Log retry number ``retry`` (0-based) of ``what`` (a request, its secrets already
+    redacted) after ``reason``, and wait the policy's delay for it."""
+    delay = policy.delay(retry, after)
+    logger.info(
+        "retrying %s in %.2fs after %s (retry %d of %d)",
+        what,
+        delay,
+        reason,
+        retry + 1,
+        policy.max_retries,
+    )
+    await anyio.sleep(delay)
 
 
 def is_retryable_status(status_code: int) -> bool:

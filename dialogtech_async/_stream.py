@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import enum
 import functools
-import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -27,12 +26,11 @@ from ._exceptions import (
 )
 from ._parsers import Decoder, Parser, Row
 from ._reader import record_reader
-from ._retry import RetryPolicy, is_retryable_status, retry_after
+from ._retry import RetryPolicy, is_retryable_status, retry_after, wait_to_retry
 
 if TYPE_CHECKING:
     from ._client import BaseSession
 
-logger = logging.getLogger("dialogtech_async")
 
 I = TypeVar("I")  # noqa: E741 - the item type: a record, a raw row, ...
 
@@ -285,7 +283,13 @@ class Stream(Generic[I]):
                 after = self._retry_after if isinstance(exc, APIStatusError) else None
                 if retry >= self._retry.max_retries or not _retryable(exc):
                     raise
-                await self._backoff(retry, after, exc)
+                await wait_to_retry(
+                    self._retry,
+                    retry,
+                    what=f"GET {self.description}",
+                    reason=_reason(exc),
+                    after=after,
+                )
                 retry += 1
 
     async def _attempt(self) -> list[I]:
@@ -360,18 +364,6 @@ class Stream(Generic[I]):
         except DialogTechError as exc:
             self._session._redact_error(exc)
             raise
-
-    async def _backoff(self, retry: int, after: float | None, error: Exception) -> None:
-        delay = self._retry.delay(retry, after)
-        logger.info(
-            "retrying GET %s in %.2fs after %s (retry %d of %d)",
-            self.description,
-            delay,
-            _reason(error),
-            retry + 1,
-            self._retry.max_retries,
-        )
-        await anyio.sleep(delay)
 
     async def _release(self) -> None:
         response, self._response, self._chunks = self._response, None, None
