@@ -127,7 +127,7 @@ class BulkReport(PullLifetime[T]):
 
     @property
     def bytes_read(self) -> int:
-        """Body bytes received so far, all windows together."""
+        """Body bytes received so far (as sent), all windows together."""
         return sum(window.stream.bytes_read for window in self._windows)
 
     @property

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import copy
+import functools
 import json
+import ssl
 import weakref
 from collections.abc import Callable, Mapping
 from types import TracebackType
@@ -51,6 +53,15 @@ _BEFORE_SENDING = (
 )
 
 
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """httpx's default TLS context, made once per process and shared by every session
+    that owns its client: loading the CA bundle takes some 16 ms, which each Session
+    would pay again (a dataset pull makes one per task). ``SSL_CERT_FILE`` and
+    ``SSL_CERT_DIR`` are read when it is made, at the first session."""
+    return httpx.create_ssl_context()
+
+
 class BaseSession:
     """One pooled ``httpx.AsyncClient`` with an auth scheme and a retry policy.
 
@@ -91,6 +102,7 @@ class BaseSession:
             timeout=REPORT_TIMEOUT if timeout is None else timeout,
             limits=limits,
             follow_redirects=False,
+            verify=_tls_context(),
         )
         #: The own pool's connections, queued for before httpcore's pool (see _slots).
         self._slots = (

@@ -187,39 +187,43 @@ def _layer(name: str, limit: int) -> _Inflate | _Brotli:
     raise ResponseFormatError(f"Content-Encoding {name!r} is not supported")
 
 
-def decoded_body(
-    response: httpx.Response, limits: BodyLimits = DEFAULT_LIMITS
-) -> AsyncIterator[bytes]:
+def decoded_body(response: httpx.Response, limits: BodyLimits = DEFAULT_LIMITS) -> DecodedBody:
     """The response's body, its Content-Encoding undone in pieces of at most
     ``limits.max_inflate_bytes``: what ``response.aiter_bytes()`` gives, bounded.
+    Its ``received`` counts the body's bytes as sent, before decoding.
 
     Raises (while iterated):
         ResponseFormatError: a malformed, truncated or unsupported encoding.
         httpx.TransportError: as ``aiter_raw()`` does (the connection broke).
     """
-    return _DecodedBody(response, limits.max_inflate_bytes)
+    return DecodedBody(response, limits.max_inflate_bytes)
 
 
-class _DecodedBody:
+class DecodedBody:
     """``decoded_body``'s iterator: a plain object, not an async generator, so that one
     left unfinished when its response is closed needs no finalizer (trio warns)."""
 
     def __init__(self, response: httpx.Response, max_piece: int) -> None:
         self._pending: Iterator[bytes] = iter(())
         self._inflating = False  # a piece of the current network chunk was handed out
+        #: Body bytes as sent (compressed, if it is) so far: what Content-Length counts.
+        #: A body httpx had read already counts as its pieces are handed out.
+        self.received = 0
         try:
             content = response.content  # read already (a mock transport's): decoded
         except httpx.ResponseNotRead:
             encoding = response.headers.get("Content-Encoding")
             self._decoder = ContentDecoder(encoding, max_piece=max_piece)
             self._raw: AsyncIterator[bytes] | None = response.aiter_raw()
+            self._read_already = False
         else:
+            self._read_already = True
             self._decoder = ContentDecoder(None, max_piece=max_piece)
             self._raw = None
             pieces = range(0, len(content), max_piece)
             self._pending = (content[start : start + max_piece] for start in pieces)
 
-    def __aiter__(self) -> _DecodedBody:
+    def __aiter__(self) -> DecodedBody:
         return self
 
     async def __anext__(self) -> bytes:
@@ -229,6 +233,8 @@ class _DecodedBody:
                 if self._inflating:  # not the first piece of a network chunk
                     await anyio.lowlevel.checkpoint()  # others run while a bomb inflates
                 self._inflating = True
+                if self._read_already:
+                    self.received += len(piece)
                 return piece
             if self._raw is None:
                 raise StopAsyncIteration
@@ -239,4 +245,5 @@ class _DecodedBody:
                 self._raw = None
                 self._pending = self._decoder.close()
                 continue
+            self.received += len(chunk)
             self._pending = self._decoder.feed(chunk)

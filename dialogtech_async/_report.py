@@ -63,7 +63,8 @@ class Report(PullLifetime[T]):
 
     @property
     def bytes_read(self) -> int:
-        """Body bytes received so far."""
+        """Body bytes received so far, as sent (compressed when the body is): a share
+        of ``content_length``, when there is one."""
         return self._stream.bytes_read
 
     @property

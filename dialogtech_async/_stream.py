@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import enum
 import functools
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import anyio
 import httpx
 
 from ._convert import RecordConverter
-from ._decompress import decoded_body
+from ._decompress import DecodedBody, decoded_body
 from ._exceptions import (
     APIStatusError,
     DialogTechError,
@@ -122,7 +122,7 @@ class Stream(Generic[I]):
         self._page_offset = 0
         self._page_items = 0
         self._response: httpx.Response | None = None
-        self._chunks: AsyncIterator[bytes] | None = None
+        self._chunks: DecodedBody | None = None
         self._decoder: Decoder[Any] | None = None
         self._retry_after: float | None = None  # of the last error status
         self._first: list[I] | None = None  # read by the attempt, not yet handed out
@@ -136,8 +136,10 @@ class Stream(Generic[I]):
         self._closed_error: DialogTechError | None = None  # what a reader gets once closed
         #: Records (or raw rows) handed out by ``next_batch()`` so far.
         self.items_read = 0
-        #: Body bytes received so far (of attempts that counted).
+        #: Body bytes received so far (of attempts that counted), as sent: compressed
+        #: when the body is, like ``content_length``.
         self.bytes_read = 0
+        self._bytes_before = 0  # bytes_read when the current attempt began
         #: The body's length from Content-Length, when the server sent one.
         self.content_length: int | None = None
         #: The last response's HTTP status, once it has arrived.
@@ -295,7 +297,7 @@ class Stream(Generic[I]):
     async def _attempt(self) -> list[I]:
         """Send, check the status, read up to the first item (or the page's end)."""
         self._page_items = 0
-        bytes_before = self.bytes_read
+        self._bytes_before = bytes_before = self.bytes_read
         response = await self._send(self._page_offset)
         self._response = response  # before any await: released if this task is cancelled
         self.status_code = response.status_code
@@ -318,7 +320,7 @@ class Stream(Generic[I]):
             self.bytes_read = bytes_before  # the retry reads the body again
             raise
 
-    def _body_chunks(self, response: httpx.Response) -> AsyncIterator[bytes]:
+    def _body_chunks(self, response: httpx.Response) -> DecodedBody:
         """The one place a response's body is read: decoded (Content-Encoding) in pieces
         of at most the session's ``max_inflate_bytes``."""
         return decoded_body(response, self._session._body_limits)
@@ -348,7 +350,7 @@ class Stream(Generic[I]):
                 request = self._response.request
                 await self._release()
                 raise self._session._transport_error(exc, request) from exc
-            self.bytes_read += len(chunk)
+            self.bytes_read = self._bytes_before + self._chunks.received  # as sent
             if self._head is not None:
                 self._head.append(chunk)
             batch = self._decode(self._decoder.feed, chunk)

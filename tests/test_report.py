@@ -8,6 +8,7 @@ fast by swapping the session's RetryPolicy for one with millisecond waits (``fas
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import weakref
 from collections.abc import AsyncIterator
 
@@ -133,6 +134,27 @@ async def test_progress_counters(mock: respx.MockRouter) -> None:
     assert report.records_yielded == 2
     assert report.bytes_read == len(SPEC_CSV)
     assert "2 records" in repr(report)
+
+
+async def test_bytes_read_of_a_compressed_body_counts_it_as_sent(mock: respx.MockRouter) -> None:
+    # Progress is bytes_read / content_length: both count the gzip bytes, never the
+    # inflated ones (which passed 100%).
+    body = HEADER + (ROW_1 * 5_000) + ROW_2
+    sent = gzip.compress(body)
+    chunks = [sent[at : at + 4096] for at in range(0, len(sent), 4096)]
+    headers = {"Content-Encoding": "gzip", "Content-Length": str(len(sent))}
+    mock.get(LEGACY).mock(
+        side_effect=lambda _: httpx.Response(200, headers=headers, stream=Body(*chunks))
+    )
+    seen = []
+    async with dta.Session(AK, SK) as session, session.click_to_report(START, END) as report:
+        async for _ in report:
+            seen.append(report.bytes_read)
+    assert report.content_length == len(sent) < len(body)
+    assert seen == sorted(seen)
+    assert seen[0] > 0
+    assert report.bytes_read == len(sent)
+    assert report.records_yielded == 5_001
 
 
 async def test_a_csv_report_is_read_in_its_charset(mock: respx.MockRouter) -> None:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
+import hypothesis
 import pytest
+from hypothesis import strategies as st
 
 import dialogtech_async as dta
 from dialogtech_async.parsers import JSONParser
@@ -51,3 +55,27 @@ def test_escaped_surrogate_pairs_and_escaped_backslashes_are_text() -> None:
     parser = JSONParser()
     rows = parser.feed(body) + parser.close()
     assert rows == [{"a": "\N{GRINNING FACE}", "b": "\\ud800", "c": "\u00eb"}]
+
+
+_PIECES = ["\\ud83d", "\\ude00", "\\uD83D", "\\uDE00", "\\udbff", "\\\\", "\\n", "\\u00eb"]
+_PIECES += ["\\\\ud83d", "\\\\ude00", "u", "d83d", "ude00", "x", "\\"]
+
+
+@hypothesis.settings(max_examples=2000, deadline=None)
+@hypothesis.given(st.lists(st.sampled_from(_PIECES), max_size=8))
+@hypothesis.example(["\\\\ud83d", "\\ude00"])  # text "\\ud83d", then a lone low escape
+def test_a_lone_surrogate_is_refused_exactly_when_the_text_holds_one(pieces: list[str]) -> None:
+    # The parser looks at the records only where its regex says one may be: never
+    # missing one (an escaped backslash before "ud83d" makes text, not an escape).
+    body = b'[{"a": "' + "".join(pieces).encode() + b'"}]'
+    try:
+        (expected,) = json.loads(body)
+    except json.JSONDecodeError:
+        hypothesis.assume(False)
+    lone = any("\ud800" <= char <= "\udfff" for char in expected["a"])
+    parser = JSONParser()
+    if lone:
+        with pytest.raises(dta.ResponseFormatError, match="lone surrogate"):
+            parser.feed(body) + parser.close()
+    else:
+        assert parser.feed(body) + parser.close() == [expected]

@@ -34,8 +34,12 @@ _FIRST_MEMBER = re.compile(r'\{[ \t\n\r]*"((?:[^"\\]|\\.)*)"[ \t\n\r]*:[ \t\n\r]
 _EMPTY_OBJECT = re.compile(r"\{[ \t\n\r]*\}")
 #: The start of a surrogate escape in the bytes of a body (``JSONParser.feed``).
 _SURROGATE_BYTES = re.compile(rb"\\u[dD]")
-#: A surrogate escape, or the text of one after an escaped backslash (``_lone_surrogate``).
-_SURROGATE_ESCAPE = re.compile(r"\\u([dD][89a-fA-F][0-9a-fA-F]{2})")
+#: Where a lone surrogate escape may be: a high escape not right before a low one, a low
+#: escape not right after a high one, or the letters "ud" after a backslash (that may be
+#: an escaped backslash, making what follows text, not an escape). Found nowhere, there is
+#: none; found, the records are looked at (``JSONParser._check_surrogates``).
+_HIGH, _LOW = r"\\u[dD][89abAB][0-9a-fA-F]{2}", r"\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+_MAYBE_LONE_SURROGATE = re.compile(rf"{_HIGH}(?!{_LOW})|{_LOW}(?<!{_HIGH}{_LOW})|\\\\u[dD]")
 #: What is left after the scanner stopped when the body was cut inside a token (a
 #: literal, a number's sign, point or exponent, a \\u escape, the NaN and Infinity it
 #: refuses whole): the cut, not a fault.
@@ -543,9 +547,9 @@ class JSONParser(KeepsFaults):
     def _check_surrogates(self, begin: int, end: int, first: int) -> None:
         """Refuse the first record among ``_rows[first:]`` holding a lone surrogate
         (``"\\ud800"``): JSON's grammar allows the escape, but UTF-8 cannot encode it, so
-        no file, Arrow column or request could take the text. Only a stretch of
-        ``_text[begin:end]`` with a ``\\uD...`` escape is walked."""
-        if not self._surrogates or not _lone_surrogate(self._text, begin, end):
+        no file, Arrow column or request could take the text. The records are looked at
+        only when ``_text[begin:end]`` may hold one (``_MAYBE_LONE_SURROGATE``)."""
+        if not self._surrogates or not _MAYBE_LONE_SURROGATE.search(self._text, begin, end):
             return  # none, or escaped pairs only (emoji): one character each
         rows = self._rows
         for index in range(first, len(rows)):
@@ -595,23 +599,3 @@ def _raise_error_answer(record: Row) -> None:
         for key in _MESSAGE_KEYS:
             if key in record:
                 raise in_band_error(str(record[key]))
-
-
-def _lone_surrogate(text: str, begin: int, end: int) -> bool:
-    """Whether ``text[begin:end]`` holds a surrogate escape that is not half of a pair (a
-    high one right before a low one): walks the surrogate escapes only, not the records."""
-    low_due = -1  # where a low escape must start: just after a high one
-    for match in _SURROGATE_ESCAPE.finditer(text, begin, end):
-        start = before = match.start()
-        while before > begin and text[before - 1] == "\\":
-            before -= 1
-        if (start - before) % 2:
-            continue  # an escaped backslash, then the letters "ud83d"
-        high = int(match.group(1), 16) < 0xDC00
-        if high and low_due < 0:
-            low_due = match.end()
-        elif not high and start == low_due:
-            low_due = -1
-        else:
-            return True
-    return low_due >= 0
