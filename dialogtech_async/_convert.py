@@ -13,7 +13,6 @@ import collections
 import datetime as dt
 import functools
 import itertools
-import operator
 import re
 import string
 import typing
@@ -547,10 +546,11 @@ class RecordConverter(Generic[T]):
     ) -> Callable[[list[Any]], list[Any]]:
         """Compile one function building a batch's records a column at a time.
 
-        Dict rows become columns by one C-level ``itemgetter`` each and ``zip``; a text
-        table comes as columns. Each column is converted by one comprehension, or taken
-        whole when it is text with nothing to convert; each field is set on all records
-        by one ``starmap`` of its slot setter. No Python function runs per field of a row.
+        Each column is converted by one comprehension: over the dict rows, reading its
+        key (no tuple per row, as a transposition would make), or over a text table's
+        column, taken whole when it has nothing to convert. Each field is set on all
+        records by one ``starmap`` of its slot setter. No Python function runs per field
+        of a row.
         """
         namespace = self._namespace(reads)
         namespace.update(
@@ -560,9 +560,6 @@ class RecordConverter(Generic[T]):
             columns = ", ".join(f"c{position}" for position in range(len(keys)))
             lines = [f"    {columns}, = columns", "    n = len(c0)"]
         else:
-            # A column of dict rows by one C-level itemgetter each, read as it is
-            # converted: no tuple per row, as a transposition would make.
-            namespace.update({f"g{at}": operator.itemgetter(key) for at, key in enumerate(keys)})
             lines = ["    n = len(rows)"]
         # Every value is converted before the first record exists: a bad one leaves none
         # half set.
@@ -574,11 +571,12 @@ class RecordConverter(Generic[T]):
             if name in by_field:
                 column, number = by_field[name]
                 type_ = self._types[name]
-                lines.append(f"    c = c{column}" if text else f"    c = map(g{column}, rows)")
                 if text:
+                    lines.append(f"    c = c{column}")
                     lines.append(f"    f_{name} = {_text_column_expression(number, type_)}")
-                else:
-                    lines.append(f"    f_{name} = [{_value_expression(number, type_)} for v in c]")
+                else:  # `for v in (x,)`: compiled to an assignment (CPython 3.9+)
+                    read = f"for o in rows for v in (o[{keys[column]!r}],)"
+                    lines.append(f"    f_{name} = [{_value_expression(number, type_)} {read}]")
             else:
                 namespace[f"default_{name}"] = attribute.default
                 lines.append(f"    f_{name} = repeat(default_{name}, n)")

@@ -61,6 +61,29 @@ def test_json_depth_limit_is_configurable_and_named() -> None:
     assert _outcome(JSONParser(), [b"[" + record + b"]"])[1] is None  # 41 <= 64
 
 
+@pytest.mark.parametrize("limit", [2, 3, 4])
+def test_json_depth_at_the_limit_passes_and_one_deeper_is_refused_among_flat_records(
+    limit: int,
+) -> None:
+    # The array is depth 1, a record 2: a record nested `limit - 1` objects deep is at
+    # the limit. Flat records around it, read in one batch with it.
+    def nested(levels: int) -> bytes:
+        return b'{"a": ' * (levels - 1) + b"{}" + b"}" * (levels - 1)
+
+    flat = b'{"x": "1"}, ' * 20
+    limits = dta.BodyLimits(max_depth=limit)
+    at_limit = b"[" + flat + nested(limit - 1) + b", " + flat + b'{"x": "2"}]'
+    rows, error = _outcome(JSONParser(limits=limits), [at_limit])
+    assert error is None
+    assert len(rows) == 42
+    deeper = b"[" + flat + nested(limit) + b", " + flat + b'{"x": "2"}]'
+    rows, error = _outcome(JSONParser(limits=limits), [deeper])
+    assert isinstance(error, dta.ResponseFormatError)
+    assert f"max_depth ({limit})" in str(error)
+    assert error.record_index == 20
+    assert len(rows) == 20
+
+
 @pytest.mark.parametrize(
     "bad", [b"\xc0\x80", b"\xed\xa0\x80", b"\xf4\x90\x80\x80", b"\xff", b"\xe2\x82"]
 )
