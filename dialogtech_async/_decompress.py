@@ -10,6 +10,7 @@ and says what is wrong with a ``ResponseFormatError``.
 
 from __future__ import annotations
 
+import importlib
 import zlib
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -21,13 +22,11 @@ from ._exceptions import ResponseFormatError
 from ._parsers import DEFAULT_LIMITS, BodyLimits
 
 _brotli: Any
-try:  # the encoding httpx asks for when one of these is installed
-    import brotli as _brotli  # type: ignore[import-not-found, no-redef]
-except ImportError:  # pragma: no cover - depends on the environment
-    try:
-        import brotlicffi as _brotli  # type: ignore[import-not-found, no-redef]
-    except ImportError:
-        _brotli = None
+try:  # br is read with brotli 1.2 or later, whose output can be bounded
+    _brotli = importlib.import_module("brotli")  # untyped, and often absent
+    _brotli.Decompressor().process(b"", output_buffer_limit=1)
+except (ImportError, TypeError):  # pragma: no cover - depends on the environment
+    _brotli = None  # none, or one that may inflate a few bytes to any size at once
 
 #: More encodings stacked than any server applies (one is usual, two seen in the wild).
 MAX_LAYERS = 4
@@ -103,7 +102,7 @@ class _Inflate:
 
 
 class _Brotli:
-    """One br layer (with the ``brotli`` package), its output bounded the same way."""
+    """One br layer (with ``brotli`` 1.2 or later), its output bounded the same way."""
 
     def __init__(self, limit: int) -> None:
         self._limit = limit
@@ -111,17 +110,19 @@ class _Brotli:
         self.offset = 0
 
     def feed(self, data: bytes) -> Iterator[bytes]:
-        # The decompressor has no output bound here: its input goes in small slices.
-        step = max(1, self._limit // 1024)
-        for at in range(0, len(data), step):
-            try:
-                piece = self._decompressor.process(data[at : at + step])
-            except Exception as exc:  # brotli.error; brotlicffi's own
-                raise ResponseFormatError(
-                    f"malformed br-encoded body: {exc}", byte_offset=self.offset + at
-                ) from None
-            for start in range(0, len(piece), self._limit):
-                yield piece[start : start + self._limit]
+        # Once a call's output reaches the limit, the decompressor holds the rest and
+        # hands it out on calls with no input, until one gives nothing.
+        process = self._decompressor.process
+        try:
+            piece = process(data, output_buffer_limit=self._limit)
+            while piece:
+                for start in range(0, len(piece), self._limit):  # the bound is a floor
+                    yield piece[start : start + self._limit]
+                piece = process(b"", output_buffer_limit=self._limit)
+        except _brotli.error as exc:
+            raise ResponseFormatError(
+                f"malformed br-encoded body: {exc}", byte_offset=self.offset
+            ) from None
         self.offset += len(data)
 
     def close(self) -> Iterator[bytes]:

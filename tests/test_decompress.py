@@ -4,9 +4,11 @@ malformed bodies typed; decoded_body over a mock transport."""
 from __future__ import annotations
 
 import gzip
+import tracemalloc
 import zlib
 from collections.abc import Iterable
 
+import brotli
 import httpx
 import pytest
 
@@ -38,6 +40,8 @@ ENCODED = {
     "deflate": zlib.compress(BODY),
     "gzip, gzip": gzip.compress(gzip.compress(BODY)),
     "deflate, gzip": gzip.compress(zlib.compress(BODY)),
+    "br": brotli.compress(BODY),
+    "br, gzip": gzip.compress(brotli.compress(BODY)),
     "identity": BODY,
     "": BODY,
 }
@@ -81,6 +85,28 @@ def test_a_bomb_is_handed_out_in_bounded_pieces() -> None:
     assert total == 64 << 20
 
 
+def test_a_br_bomb_is_inflated_in_bounded_memory() -> None:
+    # 256 MiB in some 400 bytes: without an output bound, brotli made 40 MB at once from
+    # 64 bytes of input.
+    bomb = brotli.compress(b"\n" * (256 << 20))
+    assert len(bomb) < 1000
+    for size in (1, 100, len(bomb)):
+        decoder = ContentDecoder("br", max_piece=LIMIT)
+        total = 0
+        tracemalloc.start()
+        try:
+            for chunk in _chunks(bomb, size):
+                for piece in decoder.feed(chunk):
+                    assert len(piece) <= LIMIT
+                    total += len(piece)
+            total += sum(map(len, decoder.close()))
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert total == 256 << 20
+        assert peak < 1 << 20
+
+
 @pytest.mark.parametrize(
     ("encoding", "data"),
     [
@@ -92,6 +118,9 @@ def test_a_bomb_is_handed_out_in_bounded_pieces() -> None:
         ("deflate", zlib.compress(BODY) + b"more"),
         ("deflate", b"x"),  # one byte: not even a header
         ("gzip, gzip", gzip.compress(BODY)),  # only one layer
+        ("br", b"plain text, not br"),
+        ("br", brotli.compress(BODY)[:-20]),  # truncated
+        ("br", brotli.compress(BODY) + b"trailing garbage"),
         ("compress", BODY),
         ("gzip, gzip, gzip, gzip, gzip", BODY),
     ],

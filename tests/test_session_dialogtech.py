@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import anyio
+import brotli
 import httpx
 import pytest
 import respx
@@ -402,6 +403,24 @@ async def test_a_large_gzip_encoded_click_to_report_is_read_whole(mock: respx.Mo
         records = await session.click_to_report(dt.date(2017, 1, 1), dt.date(2017, 2, 1)).collect()
     assert len(records) == 6000
     assert [r.call_duration for r in records[:4]] == [9, 1, 9, 1]
+
+
+async def test_a_br_encoded_click_to_report_is_read_and_br_is_asked_for(
+    mock: respx.MockRouter,
+) -> None:
+    # brotli (1.2 or later, in the test extra) is installed: the session offers br.
+    header, *lines = SPEC_CSV.split(b"\n")
+    body = b"\n".join([header, *(lines * 3000)])
+    sent = brotli.compress(body)
+    route = mock.get(LEGACY).mock(  # a stream: read by the session's decoder, not httpx's
+        side_effect=lambda _: httpx.Response(
+            200, headers={"Content-Encoding": "br"}, stream=httpx.ByteStream(sent)
+        )
+    )
+    async with dta.Session(AK, SK) as session:
+        records = await session.click_to_report(dt.date(2017, 1, 1), dt.date(2017, 2, 1)).collect()
+    assert len(records) == 6000
+    assert route.calls.last.request.headers["Accept-Encoding"] == "gzip, deflate, br"
 
 
 # --- credentials ---------------------------------------------------------------------------
