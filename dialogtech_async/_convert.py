@@ -179,10 +179,22 @@ def _read_decimal(value: Any) -> Decimal:
     return number
 
 
-@functools.lru_cache(maxsize=4096)  # prices repeat; a Decimal is immutable, so shared
-def _text_decimal(text: str) -> Decimal:
-    """``_read_decimal`` of a non-empty string: the APIs may send "7.25" for 7.25."""
-    return _read_decimal(text)
+class _TextMemo(dict[str, Any]):
+    """Values read from non-empty text, kept by their text: prices, seconds and counts
+    repeat down a report's column (the APIs may send "7.25" for 7.25), and a hit is one
+    dict subscript, a third of an ``lru_cache`` call. Emptied when full: bounded."""
+
+    def __init__(self, read: Callable[[str], Any], size: int = 4096) -> None:
+        super().__init__()
+        self._read = read
+        self._size = size
+
+    def __missing__(self, text: str) -> Any:
+        value = self._read(text)  # raises for text that is no such value: never kept
+        if len(self) >= self._size:
+            self.clear()
+        self[text] = value
+        return value
 
 
 def _read_bool(value: Any) -> bool:
@@ -259,19 +271,19 @@ _KINDS: Mapping[Any, _Kind] = MappingProxyType(
         ),
         int | None: _Kind(
             _read_int,
-            "v if v.__class__ is int else int(v) if $text.isdigit() else $slow",
-            column="[int(v) if v.isdigit() else $hook for v in c]",
+            "v if v.__class__ is int else ints[v] if $text else $slow",
+            column="[ints[v] if v else None for v in c]",
+            names={"ints": _TextMemo(_read_int)},
         ),
         Decimal | None: _Kind(  # JSON numbers with a fraction come as Decimal
             _read_decimal,
-            "v if v.__class__ is Decimal and v.is_finite()"
-            " else text_decimal(v) if $text else $slow",
-            names={"Decimal": Decimal, "text_decimal": _text_decimal},
+            "v if v.__class__ is Decimal and v.is_finite() else decimals[v] if $text else $slow",
+            names={"Decimal": Decimal, "decimals": _TextMemo(_read_decimal)},
         ),
-        bool | None: _Kind(
+        bool | None: _Kind(  # any hashable value: _YES_NO holds True and False too
             _read_bool,
-            "yes_no[v] if v.__class__ is str and v in yes_no else $slow",
-            names={"yes_no": _YES_NO},
+            "y if (y := yes_no(v)) is not None else $slow",
+            names={"yes_no": _YES_NO.get},
         ),
         LeadStatus | str | None: _Kind(
             _read_lead_status,

@@ -18,7 +18,7 @@ import attrs
 import pytest
 
 import dialogtech_async as dta
-from dialogtech_async._convert import _KINDS, CONVERTER, RecordConverter
+from dialogtech_async._convert import _KINDS, CONVERTER, RecordConverter, _read_int, _TextMemo
 from dialogtech_async._records import DateFormat
 from dialogtech_async.parsers import CSVParser, JSONParser, XMLParser
 
@@ -169,7 +169,8 @@ def test_records_that_need_their_init_are_refused(record: type) -> None:
 
 _SAMPLES: list[Any] = [
     None, "", "0", "42", "-5", "+5", " 9", "9.0", "1_000", "\u0663", "\u00b2",
-    7, -3, True, False, 1.5, Decimal("12.50"), Decimal("7"), Decimal("NaN"), Decimal("1e40"),
+    7, -3, 1, 0, 1.0, True, False, 1.5, Decimal("12.50"), Decimal("7"), Decimal("1"),
+    Decimal("0"), Decimal("NaN"), Decimal("1e40"),
     "12.50", "NaN", "Infinity", "Y", "N", "y", "x", "Connected", "Hang Up", "Something New",
     "2024-01-15 09:30:00", "2024-07-01T14:07:09Z", "2024-01-15T09:30:00+01:00", "2024-13-01",
     "Jan 13 2017 10:52 PM", "Jan 13 17 10:52 PM", [1], {"a": 1},
@@ -237,6 +238,18 @@ def test_every_form_of_every_value_kind_agrees_with_its_hook(kind: Any) -> None:
         expected = _hook_result(value, _field_type(kind))
         for got in _every_path(converter, "value", "other", value):
             assert (got, type(got)) == (expected, type(expected)), value
+
+
+def test_text_values_are_kept_by_their_text_a_bounded_number_and_never_a_bad_one() -> None:
+    memo = _TextMemo(_read_int, size=3)
+    assert [memo["1800"], memo["-5"], memo["1800"]] == [1800, -5, 1800]
+    for text in ("1_000", " 9", "x"):
+        with pytest.raises(ValueError, match="expected an integer"):
+            memo[text]
+    assert set(memo) == {"1800", "-5"}  # nothing kept for the bad ones
+    for number in range(10):
+        assert memo[str(number)] == number
+        assert len(memo) <= 3
 
 
 def test_no_two_value_kinds_bind_one_name_to_two_things() -> None:
