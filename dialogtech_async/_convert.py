@@ -182,18 +182,21 @@ def _read_decimal(value: Any) -> Decimal:
 class _TextMemo(dict[str, Any]):
     """Values read from non-empty text, kept by their text: prices, seconds and counts
     repeat down a report's column (the APIs may send "7.25" for 7.25), and a hit is one
-    dict subscript, a third of an ``lru_cache`` call. Emptied when full: bounded."""
+    dict subscript, a third of an ``lru_cache`` call. Bounded: emptied when full, and a
+    text longer than ``longest`` (a body's 4 MB run of digits) is read but not kept."""
 
-    def __init__(self, read: Callable[[str], Any], size: int = 4096) -> None:
+    def __init__(self, read: Callable[[str], Any], size: int = 4096, longest: int = 40) -> None:
         super().__init__()
         self._read = read
         self._size = size
+        self._longest = longest
 
     def __missing__(self, text: str) -> Any:
         value = self._read(text)  # raises for text that is no such value: never kept
-        if len(self) >= self._size:
-            self.clear()
-        self[text] = value
+        if len(text) <= self._longest:
+            if len(self) >= self._size:
+                self.clear()
+            self[text] = value
         return value
 
 

@@ -250,6 +250,9 @@ def test_text_values_are_kept_by_their_text_a_bounded_number_and_never_a_bad_one
     for number in range(10):
         assert memo[str(number)] == number
         assert len(memo) <= 3
+    digits = "7" * 1000  # read, not kept: a body's long runs of digits do not stay
+    assert memo[digits] == int(digits)
+    assert digits not in memo
 
 
 def test_no_two_value_kinds_bind_one_name_to_two_things() -> None:
