@@ -338,6 +338,8 @@ class Stream(Generic[I]):
             try:
                 chunk = await self._chunks.__anext__()
             except StopAsyncIteration:
+                # Chunks that inflated to nothing (a gzip trailer alone) were received too.
+                self.bytes_read = self._bytes_before + self._chunks.received
                 batch = self._decode(self._decoder.close)
                 self._page_items += self._count(batch)
                 await self._release()

@@ -157,6 +157,23 @@ async def test_bytes_read_of_a_compressed_body_counts_it_as_sent(mock: respx.Moc
     assert report.records_yielded == 5_001
 
 
+async def test_bytes_read_counts_a_last_chunk_that_inflates_to_nothing(
+    mock: respx.MockRouter,
+) -> None:
+    # The gzip trailer (CRC and size) may come alone, as the body's last chunk: it makes
+    # no output, but it was received, and a finished report has read the whole body.
+    sent = gzip.compress(HEADER + ROW_1 + ROW_2)
+    headers = {"Content-Encoding": "gzip", "Content-Length": str(len(sent))}
+    mock.get(LEGACY).mock(
+        side_effect=lambda _: httpx.Response(
+            200, headers=headers, stream=Body(sent[:-8], sent[-8:])
+        )
+    )
+    async with dta.Session(AK, SK) as session, session.click_to_report(START, END) as report:
+        assert len(await report.collect()) == 2
+    assert report.bytes_read == report.content_length == len(sent)
+
+
 async def test_a_csv_report_is_read_in_its_charset(mock: respx.MockRouter) -> None:
     body = SPEC_CSV.replace(b'"Click to Call"', '"Zoë Café"'.encode("iso-8859-1"))
     assert body != SPEC_CSV
