@@ -25,8 +25,10 @@ _brotli: Any
 try:  # br is read with brotli 1.2 or later, whose output can be bounded
     _brotli = importlib.import_module("brotli")  # untyped, and often absent
     _brotli.Decompressor().process(b"", output_buffer_limit=1)
-except (ImportError, TypeError):  # pragma: no cover - depends on the environment
-    _brotli = None  # none, or one that may inflate a few bytes to any size at once
+except (ImportError, TypeError, AttributeError):  # pragma: no cover - the environment's
+    # None; or one that may inflate a few bytes to any size at once: before 1.2, or
+    # brotlipy's module of the same name (no process()), which must not stop the import.
+    _brotli = None
 
 #: More encodings stacked than any server applies (one is usual, two seen in the wild).
 MAX_LAYERS = 4

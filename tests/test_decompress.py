@@ -4,9 +4,13 @@ malformed bodies typed; decoded_body over a mock transport."""
 from __future__ import annotations
 
 import gzip
+import importlib.util
+import sys
 import tracemalloc
+import types
 import zlib
 from collections.abc import Iterable
+from typing import Any
 
 import brotli
 import httpx
@@ -105,6 +109,38 @@ def test_a_br_bomb_is_inflated_in_bounded_memory() -> None:
             tracemalloc.stop()
         assert total == 256 << 20
         assert peak < 1 << 20
+
+
+class _Brotlipy:
+    """brotlipy's Decompressor (it installs a module "brotli" too): no process()."""
+
+    def decompress(self, data: bytes) -> bytes:
+        return data
+
+
+class _OldBrotli:
+    """brotli before 1.2: process() takes no output bound."""
+
+    def process(self, data: bytes) -> bytes:
+        return data
+
+
+@pytest.mark.parametrize("decompressor", [_Brotlipy, _OldBrotli])
+def test_a_brotli_that_cannot_bound_its_output_is_not_used(
+    monkeypatch: pytest.MonkeyPatch, decompressor: Any
+) -> None:
+    # The package still imports, and br is neither asked for nor read.
+    fake = types.ModuleType("brotli")
+    fake.Decompressor = decompressor  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "brotli", fake)
+    spec = importlib.util.find_spec("dialogtech_async._decompress")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)  # a fresh copy: the real one stays
+    spec.loader.exec_module(module)
+    assert module.ACCEPT_ENCODING == "gzip, deflate"
+    with pytest.raises(dta.ResponseFormatError, match="'br' is not supported"):
+        module.ContentDecoder("br", max_piece=LIMIT)
 
 
 @pytest.mark.parametrize(
