@@ -64,12 +64,14 @@ class Report(PullLifetime[T]):
     @property
     def bytes_read(self) -> int:
         """Body bytes received so far, as sent (compressed when the body is): a share
-        of ``content_length``, when there is one."""
+        of ``content_length`` when there is one, except in a paged report: every page
+        counts here, only the latest in ``content_length``."""
         return self._stream.bytes_read
 
     @property
     def content_length(self) -> int | None:
-        """The body's length from Content-Length, when the server sent one."""
+        """The body's length from Content-Length, when the server sent one (the latest
+        page's, for a paged report)."""
         return self._stream.content_length
 
     @property
